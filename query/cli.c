@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: MIT
+/*
+ * netrec's command line: global options, dispatch, shared query helpers (see cli.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "netrec-config.h"
+#include "nrtime.h"
+
+int nr_cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("netrec: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return NR_EXIT_ERROR;
+}
+
+int nr_cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("netrec: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see netrec --help)\n", stderr);
+	return NR_EXIT_USAGE;
+}
+
+static void warn_cb(void *ud, const char *msg)
+{
+	fprintf(stderr, "netrec: warning: %s\n", msg);
+}
+
+int nr_cli_open_catalog(struct nr_cli *cli)
+{
+	struct nr_catalog_opts o = {
+		.data_dir = cli->data_dir,
+		.db_files = cli->db_files,
+		.ndb_files = cli->ndb_files,
+		.since_ns = cli->since_ns,
+		.until_ns = cli->until_ns,
+		.warn = warn_cb,
+	};
+	char err[512];
+	int r;
+
+	r = nr_catalog_open(&o, &cli->cat, err, sizeof(err));
+	if (r < 0)
+		return nr_cli_error("%s", err);
+	return 0;
+}
+
+int nr_cli_done(struct nr_cli *cli)
+{
+	size_t bad = cli->cat ? nr_catalog_bad_count(cli->cat) : 0;
+
+	if (bad) {
+		fprintf(stderr, "netrec: warning: %zu partition%s could not be read; results are "
+				"incomplete\n",
+			bad, bad == 1 ? "" : "s");
+		return NR_EXIT_PARTIAL;
+	}
+	return NR_EXIT_OK;
+}
+
+static int write_rows(struct nr_cli *cli, struct nr_out *o, sqlite3_stmt *st)
+{
+	int ncols = sqlite3_column_count(st), rc, r;
+	const char **names;
+	struct nr_val *vals;
+
+	names = calloc((size_t)ncols + 1, sizeof(*names));
+	vals = calloc((size_t)ncols + 1, sizeof(*vals));
+	if (!names || !vals) {
+		free(names);
+		free(vals);
+		return nr_cli_error("out of memory");
+	}
+	for (int i = 0; i < ncols; i++)
+		names[i] = sqlite3_column_name(st, i);
+	r = nr_out_begin(o, ncols, names);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < ncols; i++) {
+			struct nr_val *v = &vals[i];
+
+			memset(v, 0, sizeof(*v));
+			switch (sqlite3_column_type(st, i)) {
+			case SQLITE_INTEGER:
+				v->type = NR_VAL_INT;
+				v->i = sqlite3_column_int64(st, i);
+				break;
+			case SQLITE_FLOAT:
+				v->type = NR_VAL_REAL;
+				v->d = sqlite3_column_double(st, i);
+				break;
+			case SQLITE_TEXT:
+				v->type = NR_VAL_TEXT;
+				v->s = (const char *)sqlite3_column_text(st, i);
+				v->len = (size_t)sqlite3_column_bytes(st, i);
+				break;
+			case SQLITE_BLOB:
+				v->type = NR_VAL_BLOB;
+				v->s = sqlite3_column_blob(st, i);
+				v->len = (size_t)sqlite3_column_bytes(st, i);
+				break;
+			default:
+				v->type = NR_VAL_NULL;
+			}
+		}
+		r = nr_out_row(o, vals);
+	}
+	free(names);
+	free(vals);
+	if (r < 0) {
+		nr_out_end(o);
+		return nr_cli_error("cannot write the output: %s", strerror(-r));
+	}
+	if (rc != SQLITE_DONE) {
+		nr_out_end(o);
+		return nr_cli_error("%s", sqlite3_errmsg(sqlite3_db_handle(st)));
+	}
+	r = nr_out_end(o);
+	if (r < 0)
+		return nr_cli_error("cannot write the output: %s", strerror(-r));
+	return 0;
+}
+
+int nr_cli_query(struct nr_cli *cli, struct nr_out *o, const char *sql,
+		 const struct nr_sql_param *params, size_t nparams)
+{
+	struct nr_out *own = NULL;
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqlite3_prepare_v2(nr_catalog_db(cli->cat), sql, -1, &st, NULL) != SQLITE_OK)
+		return nr_cli_error("%s", sqlite3_errmsg(nr_catalog_db(cli->cat)));
+	for (size_t i = 0; i < nparams; i++) {
+		if (params[i].is_text)
+			sqlite3_bind_text(st, (int)i + 1, params[i].s, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_int64(st, (int)i + 1, params[i].i);
+	}
+	if (!o) {
+		r = nr_out_new(cli->out, cli->fmt, cli->out_flags, &own);
+		if (r < 0) {
+			sqlite3_finalize(st);
+			return nr_cli_error("out of memory");
+		}
+		o = own;
+	}
+	r = write_rows(cli, o, st);
+	sqlite3_finalize(st);
+	nr_out_free(own);
+	return r;
+}
+
+/* ---- filter columns ------------------------------------------------------------------ */
+
+static const struct nr_filter_cols filter_cols[] = {
+	{ "flows", { "src" }, { "dst" }, { "sport" }, { "dport" }, "proto", "ifname" },
+	/* Either tuple: the original (as the initiator saw it) or the reply (after NAT). */
+	{ "conntrack",
+	  { "orig_src", "reply_dst" },
+	  { "orig_dst", "reply_src" },
+	  { "orig_sport", "reply_dport" },
+	  { "orig_dport", "reply_sport" },
+	  "proto",
+	  NULL },
+	{ "sockets", { "src" }, { "dst" }, { "sport" }, { "dport" }, "proto", NULL },
+};
+
+const struct nr_filter_cols *nr_cli_filter_cols(const char *table)
+{
+	for (size_t i = 0; i < sizeof(filter_cols) / sizeof(filter_cols[0]); i++)
+		if (strcmp(filter_cols[i].table, table) == 0)
+			return &filter_cols[i];
+	return NULL;
+}
+
+/* ---- main ---------------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fputs("Usage: netrec [OPTION]... COMMAND [ARG]...\n"
+	      "Queries what netrecd recorded: flows, conntrack events, sockets, topology.\n\n"
+	      "Options (before the command):\n"
+	      "  -d, --data-dir DIR   the store (default $NETREC_DATA_DIR or " NETREC_DEFAULT_DATA_DIR
+	      ")\n"
+	      "      --db FILE        read this partition or export instead (repeatable)\n"
+	      "  -s, --since TIME     start of the time range (default: the beginning)\n"
+	      "  -u, --until TIME     end of the time range (default: now and later)\n"
+	      "  -f, --format FMT     table, csv, json or ndjson (default table)\n"
+	      "      --raw            tables show *_ns times as numbers, not ISO 8601\n"
+	      "      --no-header      tables and CSV without the header line\n"
+	      "  -h, --help           this help\n"
+	      "  -V, --version        print the version\n\n"
+	      "Commands:\n"
+	      "  info                 partitions, time span, rows per table, size, gaps\n"
+	      "  sql QUERY            run SQL (read-only) over every table in the range\n"
+	      "  gaps                 periods and counts of data the recorder lost\n"
+	      "  export -o FILE [--force] [FILTER]\n"
+	      "                       write the range into one self-contained SQLite file\n\n"
+	      "TIME: 2026-11-22T03:10:00Z, 2026-11-22 03:10 (local), 1700000000 (epoch s),\n"
+	      "      now, 90s ago, 15m ago, 2h ago, 3d ago, today, yesterday, yesterday 03:00\n"
+	      "FILTER: [src|dst] host ADDR, [src|dst] net CIDR, [src|dst] port N, proto NAME,\n"
+	      "        iface NAME, joined with and, or, not and parentheses\n"
+	      "Exit status: 0 ok, 1 error, 2 bad usage, 3 some partitions unreadable (warned).\n"
+	      "See netrec(1) and docs/query.md.\n",
+	      f);
+}
+
+static const struct {
+	const char *name;
+	int (*run)(struct nr_cli *cli, int argc, char **argv);
+} commands[] = {
+	{ "sql", nr_cmd_sql },
+	{ "info", nr_cmd_info },
+	{ "gaps", nr_cmd_gaps },
+	{ "export", nr_cmd_export },
+};
+
+int nr_cli_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "db", required_argument, NULL, 'D' },
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "raw", no_argument, NULL, 'R' },
+		{ "no-header", no_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	struct nr_cli cli = {
+		.since_ns = NR_TIME_MIN,
+		.until_ns = NR_TIME_MAX,
+		.fmt = NR_FMT_TABLE,
+		.out_flags = NR_OUT_HUMAN_TIME,
+		.out = stdout,
+	};
+	int64_t now = nr_now_ns();
+	const char *env;
+	int opt, status;
+
+	signal(SIGPIPE, SIG_IGN);
+	env = getenv("NETREC_DATA_DIR");
+	cli.data_dir = env && *env ? env : NETREC_DEFAULT_DATA_DIR;
+	cli.db_files = calloc((size_t)argc + 1, sizeof(char *));
+	if (!cli.db_files)
+		return nr_cli_error("out of memory");
+	opterr = 0;
+	/* '+': stop at the command, so its arguments (SQL, filters) are never taken as ours. */
+	while ((opt = getopt_long(argc, argv, "+:d:s:u:f:hV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'd':
+			cli.data_dir = optarg;
+			break;
+		case 'D':
+			cli.db_files[cli.ndb_files++] = optarg;
+			break;
+		case 's':
+			if (nr_time_parse(optarg, now, &cli.since_ns) < 0) {
+				status = nr_cli_usage_error("bad time for --since: '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 'u':
+			if (nr_time_parse(optarg, now, &cli.until_ns) < 0) {
+				status = nr_cli_usage_error("bad time for --until: '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 'f':
+			if (nr_format_parse(optarg, &cli.fmt) < 0) {
+				status = nr_cli_usage_error(
+					"bad format '%s': expected table, csv, json or ndjson", optarg);
+				goto out;
+			}
+			break;
+		case 'R':
+			cli.out_flags &= ~(unsigned)NR_OUT_HUMAN_TIME;
+			break;
+		case 'H':
+			cli.out_flags |= NR_OUT_NO_HEADER;
+			break;
+		case 'h':
+			usage(stdout);
+			status = NR_EXIT_OK;
+			goto out;
+		case 'V':
+			printf("netrec %s\n", NETREC_VERSION);
+			status = NR_EXIT_OK;
+			goto out;
+		case ':':
+			status = nr_cli_usage_error("option '%s' needs a value", argv[optind - 1]);
+			goto out;
+		default:
+			status = nr_cli_usage_error("unknown option '%s'", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (cli.since_ns > cli.until_ns) {
+		status = nr_cli_usage_error("the time range is empty: --since is after --until");
+		goto out;
+	}
+	if (optind >= argc) {
+		status = nr_cli_usage_error("no command given");
+		goto out;
+	}
+	status = -1;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[optind], commands[i].name) == 0) {
+			status = commands[i].run(&cli, argc - optind, argv + optind);
+			break;
+		}
+	if (status < 0)
+		status = nr_cli_usage_error("unknown command '%s'", argv[optind]);
+out:
+	nr_catalog_free(cli.cat);
+	free(cli.db_files);
+	if (fflush(stdout) != 0 && status == NR_EXIT_OK)
+		status = nr_cli_error("cannot write the output: %m");
+	return status;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netrec's command line: global options, command dispatch, and the helpers every command
+ * uses to run SQL over the catalog and write results. Exit status: 0 success, 1 error,
+ * 2 bad usage, 3 results printed but some partitions could not be read (each named in a
+ * warning on stderr).
+ */
+#pragma once
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "catalog.h"
+#include "filter.h"
+#include "output.h"
+
+enum {
+	NR_EXIT_OK = 0,
+	NR_EXIT_ERROR = 1,
+	NR_EXIT_USAGE = 2,
+	NR_EXIT_PARTIAL = 3,
+};
+
+struct nr_cli {
+	const char *data_dir;
+	char **db_files;
+	size_t ndb_files;
+	int64_t since_ns, until_ns;
+	enum nr_format fmt;
+	unsigned out_flags;
+	FILE *out;
+	struct nr_catalog *cat; /* opened by nr_cli_open_catalog() */
+};
+
+/* Entry point of netrec. Returns the exit status. */
+int nr_cli_main(int argc, char **argv);
+
+/* Prints "netrec: error: ..." and returns NR_EXIT_ERROR (for "return nr_cli_error(...)"). */
+int nr_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int nr_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Opens the catalog over the chosen partitions and time range. Returns 0 or an exit status. */
+int nr_cli_open_catalog(struct nr_cli *cli);
+
+/*
+ * Prepares @sql on the catalog connection, binds @params (may be NULL) and writes every row.
+ * With @o NULL, a writer on cli->out in cli->fmt is used. Returns 0 or an exit status, with
+ * the error printed.
+ */
+int nr_cli_query(struct nr_cli *cli, struct nr_out *o, const char *sql,
+		 const struct nr_sql_param *params, size_t nparams);
+
+/* The exit status for a command that succeeded: NR_EXIT_PARTIAL if partitions were skipped. */
+int nr_cli_done(struct nr_cli *cli);
+
+/* Column names a table offers to the filter shorthand (NULL if it offers none). */
+const struct nr_filter_cols *nr_cli_filter_cols(const char *table);
+
+/* Commands. argv[0] is the command name. */
+int nr_cmd_sql(struct nr_cli *cli, int argc, char **argv);
+int nr_cmd_gaps(struct nr_cli *cli, int argc, char **argv);
+int nr_cmd_info(struct nr_cli *cli, int argc, char **argv);
+int nr_cmd_export(struct nr_cli *cli, int argc, char **argv);

@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: MIT
+/*
+ * netrecd settings: defaults, config file, command line (see config.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "nrtime.h"
+
+void nr_config_init(struct nr_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->data_dir = strdup(NETREC_DEFAULT_DATA_DIR);
+	c->partition_ns = 3600 * NR_NS_PER_SEC;
+	c->retention_age_ns = 30 * 86400 * NR_NS_PER_SEC;
+	c->retention_bytes = 10ULL << 30;
+	c->sources = NR_SOURCE_ALL;
+	c->batch_rows = 10000;
+	c->batch_ns = 1 * NR_NS_PER_SEC;
+	c->queue_size = 65536;
+	c->netns = strdup("all");
+	c->log_level = NR_LOG_INFO;
+	c->health_ns = 10 * NR_NS_PER_SEC;
+	c->synthetic_seed = 1;
+}
+
+void nr_config_clear(struct nr_config *c)
+{
+	free(c->data_dir);
+	free(c->netns);
+	free(c->config_path);
+	memset(c, 0, sizeof(*c));
+}
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} source_bits[] = {
+	{ "flows", NR_SOURCE_FLOWS },
+	{ "conntrack", NR_SOURCE_CONNTRACK },
+	{ "sockets", NR_SOURCE_SOCKETS },
+	{ "topology", NR_SOURCE_TOPOLOGY },
+};
+
+void nr_config_sources_str(unsigned mask, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(source_bits) / sizeof(source_bits[0]); i++)
+		if ((mask & source_bits[i].bit) && off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? "," : "",
+						source_bits[i].name);
+	if (!mask)
+		snprintf(buf, len, "none");
+}
+
+static int parse_sources(const char *v, unsigned *ret)
+{
+	unsigned mask = 0;
+	char *dup, *tok, *save = NULL;
+
+	if (strcasecmp(v, "all") == 0) {
+		*ret = NR_SOURCE_ALL;
+		return 0;
+	}
+	if (strcasecmp(v, "none") == 0) {
+		*ret = 0;
+		return 0;
+	}
+	dup = strdup(v);
+	if (!dup)
+		return -ENOMEM;
+	for (tok = strtok_r(dup, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		size_t i;
+
+		for (i = 0; i < sizeof(source_bits) / sizeof(source_bits[0]); i++)
+			if (strcasecmp(tok, source_bits[i].name) == 0)
+				break;
+		if (i == sizeof(source_bits) / sizeof(source_bits[0])) {
+			free(dup);
+			return -EINVAL;
+		}
+		mask |= source_bits[i].bit;
+	}
+	free(dup);
+	*ret = mask;
+	return 0;
+}
+
+static int parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	unsigned long long x;
+	char *end;
+
+	if (!*v || *v == '-')
+		return -EINVAL;
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno || *end || x < min || x > max)
+		return -EINVAL;
+	*ret = x;
+	return 0;
+}
+
+static int set_str(char **field, const char *v)
+{
+	char *d = strdup(v);
+
+	if (!d)
+		return -ENOMEM;
+	free(*field);
+	*field = d;
+	return 0;
+}
+
+int nr_config_set(struct nr_config *c, const char *key, const char *v, char *err, size_t errlen)
+{
+	uint64_t u;
+	int64_t d;
+	int r = -EINVAL;
+	const char *expect = "";
+
+	if (strcmp(key, "data-dir") == 0) {
+		expect = "a directory path";
+		if (*v)
+			r = set_str(&c->data_dir, v);
+	} else if (strcmp(key, "partition") == 0) {
+		expect = "a whole number of seconds, at least 1s (e.g. 1h, 10m, 1s)";
+		r = nr_duration_parse(v, &d);
+		if (r == 0 && (d < NR_NS_PER_SEC || d % NR_NS_PER_SEC || d > 366 * 86400 * NR_NS_PER_SEC))
+			r = -EINVAL;
+		if (r == 0)
+			c->partition_ns = d;
+	} else if (strcmp(key, "retention-age") == 0) {
+		expect = "a duration (e.g. 30d), 0 for none";
+		r = nr_duration_parse(v, &d);
+		if (r == 0)
+			c->retention_age_ns = d;
+	} else if (strcmp(key, "retention-size") == 0) {
+		expect = "a size (e.g. 10G, 500M), 0 for none";
+		r = nr_size_parse(v, &u);
+		if (r == 0)
+			c->retention_bytes = u;
+	} else if (strcmp(key, "sources") == 0) {
+		expect = "all, none, or a list of flows, conntrack, sockets, topology";
+		r = parse_sources(v, &c->sources);
+	} else if (strcmp(key, "batch-rows") == 0) {
+		expect = "a number of rows from 1 to 1000000";
+		r = parse_u64(v, 1, 1000000, &u);
+		if (r == 0)
+			c->batch_rows = u;
+	} else if (strcmp(key, "batch-latency") == 0) {
+		expect = "a duration from 1ms to 60s";
+		r = nr_duration_parse(v, &d);
+		if (r == 0 && (d < NR_NS_PER_MS || d > 60 * NR_NS_PER_SEC))
+			r = -EINVAL;
+		if (r == 0)
+			c->batch_ns = d;
+	} else if (strcmp(key, "queue-size") == 0) {
+		expect = "a number of records from 1024 to 16777216";
+		r = parse_u64(v, 1024, 16777216, &u);
+		if (r == 0)
+			c->queue_size = u;
+	} else if (strcmp(key, "netns") == 0) {
+		expect = "all, or a comma-separated list of namespace names";
+		if (*v)
+			r = set_str(&c->netns, v);
+	} else if (strcmp(key, "log-level") == 0) {
+		expect = "error, warn, info or debug";
+		r = nr_log_level_parse(v, &c->log_level);
+	} else if (strcmp(key, "duration") == 0) {
+		expect = "a duration (e.g. 30s), 0 for until stopped";
+		r = nr_duration_parse(v, &d);
+		if (r == 0)
+			c->duration_ns = d;
+	} else if (strcmp(key, "synthetic") == 0) {
+		expect = "rows per second from 0 to 10000000";
+		r = parse_u64(v, 0, 10000000, &c->synthetic_rate);
+	} else if (strcmp(key, "synthetic-seed") == 0) {
+		expect = "a number";
+		r = parse_u64(v, 0, UINT64_MAX, &c->synthetic_seed);
+	} else if (strcmp(key, "health-interval") == 0) {
+		expect = "a duration from 1s to 1h";
+		r = nr_duration_parse(v, &d);
+		if (r == 0 && (d < NR_NS_PER_SEC || d > 3600 * NR_NS_PER_SEC))
+			r = -EINVAL;
+		if (r == 0)
+			c->health_ns = d;
+	} else {
+		snprintf(err, errlen, "unknown setting '%s'", key);
+		return -EINVAL;
+	}
+	if (r == -EINVAL)
+		snprintf(err, errlen, "bad value '%s' for %s: expected %s", v, key, expect);
+	return r;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+int nr_config_load(struct nr_config *c, const char *path, char *err, size_t errlen)
+{
+	char line[4096], msg[512];
+	unsigned lineno = 0;
+	FILE *f;
+	int r = 0;
+
+	f = fopen(path, "re");
+	if (!f) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return r;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *s = trim(line), *eq;
+
+		lineno++;
+		if (!*s || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%u: expected 'key = value'", path, lineno);
+			r = -EINVAL;
+			break;
+		}
+		*eq = '\0';
+		r = nr_config_set(c, trim(s), trim(eq + 1), msg, sizeof(msg));
+		if (r < 0) {
+			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
+			break;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage: netrecd [OPTION]...\n"
+	      "Records network flows, conntrack events, socket stats and topology snapshots\n"
+	      "into a time-partitioned SQLite store.\n\n"
+	      "  -c, --config FILE         config file (default " NR_CONFIG_DEFAULT_PATH
+	      " if it exists)\n"
+	      "  -d, --data-dir DIR        data directory (default " NETREC_DEFAULT_DATA_DIR ")\n"
+	      "      --partition DUR       partition width, UTC-aligned (default 1h, minimum 1s)\n"
+	      "      --retention-age DUR   delete partitions older than this (default 30d; 0: never)\n"
+	      "      --retention-size SIZE keep the store under this size (default 10G; 0: no limit)\n"
+	      "      --sources LIST        all, none, or flows,conntrack,sockets,topology (default all)\n"
+	      "      --batch-rows N        commit after N rows (default 10000)\n"
+	      "      --batch-latency DUR   or when the batch is this old (default 1s)\n"
+	      "      --queue-size N        records between collectors and writer (default 65536)\n"
+	      "      --netns LIST          network namespaces to record (default all)\n"
+	      "      --log-level LEVEL     error, warn, info, debug (default info)\n"
+	      "      --duration DUR        stop after this long (default: run until signalled)\n"
+	      "      --synthetic RATE      generate synthetic rows at RATE rows/s (tests, benchmarks)\n"
+	      "      --synthetic-seed N    seed of the synthetic generator (default 1)\n"
+	      "      --health-interval DUR how often to store health counters (default 10s)\n"
+	      "  -h, --help                this help\n"
+	      "  -V, --version             print the version\n\n"
+	      "Signals: TERM/INT stop (everything pending is committed); HUP re-reads the config\n"
+	      "file and applies log-level and retention-*. See netrecd(8) and docs/netrecd.md.\n",
+	      f);
+}
+
+int nr_config_parse_args(struct nr_config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "partition", required_argument, NULL, 0 },
+		{ "retention-age", required_argument, NULL, 0 },
+		{ "retention-size", required_argument, NULL, 0 },
+		{ "sources", required_argument, NULL, 0 },
+		{ "batch-rows", required_argument, NULL, 0 },
+		{ "batch-latency", required_argument, NULL, 0 },
+		{ "queue-size", required_argument, NULL, 0 },
+		{ "netns", required_argument, NULL, 0 },
+		{ "log-level", required_argument, NULL, 0 },
+		{ "duration", required_argument, NULL, 0 },
+		{ "synthetic", required_argument, NULL, 0 },
+		{ "synthetic-seed", required_argument, NULL, 0 },
+		{ "health-interval", required_argument, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	char msg[512];
+	int opt, idx, r;
+
+	/* Pass 1: --config, --help, --version and unknown options. */
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":c:d:hV", opts, &idx)) != -1) {
+		switch (opt) {
+		case 'c':
+			r = set_str(&c->config_path, optarg);
+			if (r < 0)
+				return r;
+			c->config_path_given = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			printf("netrecd %s\n", NETREC_VERSION);
+			return 1;
+		case ':':
+			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+			return -EINVAL;
+		case '?':
+			snprintf(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			break;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+		return -EINVAL;
+	}
+	if (c->config_path_given) {
+		r = nr_config_load(c, c->config_path, err, errlen);
+		if (r < 0)
+			return -EINVAL;
+	} else if (access(NR_CONFIG_DEFAULT_PATH, F_OK) == 0) {
+		r = set_str(&c->config_path, NR_CONFIG_DEFAULT_PATH);
+		if (r < 0)
+			return r;
+		r = nr_config_load(c, c->config_path, err, errlen);
+		if (r < 0)
+			return -EINVAL;
+	}
+	/* Pass 2: the options, over the file. */
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":c:d:hV", opts, &idx)) != -1) {
+		const char *key = NULL;
+
+		if (opt == 'd')
+			key = "data-dir";
+		else if (opt == 0)
+			key = opts[idx].name;
+		if (!key)
+			continue;
+		r = nr_config_set(c, key, optarg, msg, sizeof(msg));
+		if (r < 0) {
+			snprintf(err, errlen, "%s", msg);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netrecd's main loop: one epoll loop for the sources (signalfd, timerfds, netlink and BPF
+ * fds), the queue, the writer thread, health counters, and orderly stop. Sources register
+ * fds and timers here and hand records to nr_daemon_emit(); they never touch the store.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "config.h"
+#include "record.h"
+
+struct nr_daemon;
+
+typedef void (*nr_io_cb)(struct nr_daemon *d, int fd, uint32_t events, void *data);
+
+/* Watches @fd for EPOLLIN. Returns 0 or -errno. */
+int nr_daemon_watch(struct nr_daemon *d, int fd, nr_io_cb cb, void *data);
+void nr_daemon_unwatch(struct nr_daemon *d, int fd);
+
+/* A periodic timer; the callback must read(fd) its expiration count. Returns the fd. */
+int nr_daemon_timer(struct nr_daemon *d, int64_t interval_ns, nr_io_cb cb, void *data);
+
+/* Hands a record to the writer. Never blocks; a full queue counts the loss (queue.h).
+ * Returns 0 or -ENOSPC. */
+int nr_daemon_emit(struct nr_daemon *d, const struct nr_record *r);
+
+const struct nr_config *nr_daemon_config(const struct nr_daemon *d);
+
+/* Runs netrecd with @c until a signal or --duration. Returns the process exit status. */
+int nr_daemon_run(struct nr_config *c);

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The table of sources. The four kernel sources arrive with their own modules; until a module
+ * is built in, its entry reports that it is not available, so the recorder says so in the
+ * store instead of silently recording nothing.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "sources.h"
+
+static int not_built(struct nr_daemon *d, void **ret_state, char *why, size_t whylen)
+{
+	snprintf(why, whylen, "not built into this version of netrecd");
+	return -EOPNOTSUPP;
+}
+
+const struct nr_source_desc nr_sources[] = {
+	{ "flows", NR_SOURCE_FLOWS, NR_SRC_FLOWS, not_built, NULL },
+	{ "conntrack", NR_SOURCE_CONNTRACK, NR_SRC_CONNTRACK, not_built, NULL },
+	{ "sockets", NR_SOURCE_SOCKETS, NR_SRC_SOCKETS, not_built, NULL },
+	{ "topology", NR_SOURCE_TOPOLOGY, NR_SRC_TOPOLOGY, not_built, NULL },
+};
+const size_t nr_sources_count = sizeof(nr_sources) / sizeof(nr_sources[0]);

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sources netrecd knows. Each starts on the daemon's loop and stops on request; one that
+ * cannot start (no kernel support, no permission, not built) says why and the recorder goes
+ * on with the others, recording the fact in `gaps` and `health`.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "record.h"
+
+struct nr_daemon;
+
+struct nr_source_desc {
+	const char *name;
+	unsigned bit; /* NR_SOURCE_*, 0 for the synthetic source */
+	enum nr_source_id id;
+	/* Returns 0 and a state, or -errno with a one-line reason in @why. */
+	int (*start)(struct nr_daemon *d, void **ret_state, char *why, size_t whylen);
+	/* Accepts NULL. Emits what the source still holds. */
+	void (*stop)(struct nr_daemon *d, void *state);
+};
+
+extern const struct nr_source_desc nr_sources[];
+extern const size_t nr_sources_count;
+
+/* The synthetic source: rows for every table at the configured rate (tests, benchmarks). */
+extern const struct nr_source_desc nr_source_synthetic;

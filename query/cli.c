@@ -67,6 +67,8 @@ int nr_cli_done(struct nr_cli *cli)
 {
 	size_t bad = cli->cat ? nr_catalog_bad_count(cli->cat) : 0;
 
+	if (bad && bad == nr_catalog_count(cli->cat))
+		return nr_cli_error("none of the %zu partitions could be read", bad);
 	if (bad) {
 		fprintf(stderr, "netrec: warning: %zu partition%s could not be read; results are "
 				"incomplete\n",
@@ -129,8 +131,13 @@ static int write_rows(struct nr_cli *cli, struct nr_out *o, sqlite3_stmt *st)
 		return nr_cli_error("cannot write the output: %s", strerror(-r));
 	}
 	if (rc != SQLITE_DONE) {
+		sqlite3 *db = sqlite3_db_handle(st);
+
 		nr_out_end(o);
-		return nr_cli_error("%s", sqlite3_errmsg(sqlite3_db_handle(st)));
+		if (sqlite3_errcode(db) == SQLITE_AUTH || strcmp(sqlite3_errmsg(db), "not authorized") == 0)
+			return nr_cli_error("read-only: %s (netrec loads no extensions and changes nothing)",
+					    sqlite3_errmsg(db));
+		return nr_cli_error("sql: %s", sqlite3_errmsg(db));
 	}
 	r = nr_out_end(o);
 	if (r < 0)

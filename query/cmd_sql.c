@@ -103,7 +103,7 @@ int nr_cmd_sql(struct nr_cli *cli, int argc, char **argv)
 		rc = sqlite3_prepare_v2(db, start, -1, &st, &tail);
 		stmt_head(start, head, sizeof(head));
 		if (rc != SQLITE_OK) {
-			if (rc == SQLITE_AUTH)
+			if (rc == SQLITE_AUTH || strstr(sqlite3_errmsg(db), "may not be modified"))
 				r = nr_cli_error("read-only: netrec sql cannot change, attach or extend the "
 						 "store (%s)", head);
 			else

@@ -19,7 +19,7 @@
 
 #define TICK_NS (10 * NR_NS_PER_MS)
 #define SNAPSHOT_EVERY 500 /* records between two topology snapshots */
-#define GAP_EVERY 50000 /* records between two synthetic gaps */
+#define GAP_EVERY 5000 /* records between two synthetic gaps */
 
 struct synth {
 	uint64_t rng;

@@ -1,2 +1,77 @@
 #!/bin/sh
-exit 77
+# SPDX-License-Identifier: MIT
+# Bad input to netrec gets one clear line on stderr and a non-zero exit, never a crash:
+# malformed SQL, writes, unknown commands and options, bad times and filters, missing data,
+# and corrupt, truncated or newer-schema partitions (skipped with a warning naming them while
+# the others are still queried, exit 3).
+. "$(dirname "$0")/lib.sh"
+
+D="$T/data"
+"$NETRECD" -d "$D" --partition 1s --synthetic 3000 --duration 4s --sources none 2>"$T/rec.log" ||
+	fail "netrecd: $(cat "$T/rec.log")"
+
+# expect STATUS PATTERN ARGS...: exit status, exactly one stderr line matching PATTERN.
+expect() {
+	want=$1
+	pat=$2
+	shift 2
+	st=0
+	"$NETREC" "$@" >"$T/out" 2>"$T/err" || st=$?
+	[ "$st" -eq "$want" ] || fail "netrec $*: exit $st, expected $want; stderr: $(cat "$T/err")"
+	[ "$(wc -l <"$T/err")" -eq 1 ] || fail "netrec $*: expected one line on stderr, got: $(cat "$T/err")"
+	grep -q -- "$pat" "$T/err" || fail "netrec $*: stderr '$(cat "$T/err")' lacks '$pat'"
+	ok "netrec $* -> $st: $(cat "$T/err")"
+}
+
+expect 1 "syntax error" -d "$D" sql "SELEC * FROM flows"
+expect 1 "no such table" -d "$D" sql "SELECT * FROM nope"
+expect 1 "no such column" -d "$D" sql "SELECT nope FROM flows"
+expect 1 "read-only" -d "$D" sql "DELETE FROM flows"
+expect 1 "read-only" -d "$D" sql "INSERT INTO gaps VALUES (1, 2, 'x', 'y', 3)"
+expect 1 "read-only" -d "$D" sql "UPDATE meta SET value = 'x'"
+expect 1 "read-only" -d "$D" sql "ATTACH '$T/x.db' AS x"
+expect 1 "read-only" -d "$D" sql "CREATE TABLE t(a)"
+expect 1 "read-only" -d "$D" sql "CREATE TEMP TABLE t(a)"
+expect 1 "read-only" -d "$D" sql "PRAGMA user_version = 3"
+expect 1 "read-only" -d "$D" sql "DROP TABLE flows"
+expect 1 "read-only" -d "$D" sql "SELECT load_extension('/lib/x86_64-linux-gnu/libc.so.6')"
+expect 2 "unknown command" -d "$D" frobnicate
+expect 2 "no command" -d "$D"
+expect 2 "unknown option" --bogus info
+expect 2 "bad time for --since" -d "$D" --since "yesterday at noonish" info
+expect 2 "bad time for --until" -d "$D" --until "2026-13-01" info
+expect 2 "time range is empty" -d "$D" --since now --until "1h ago" info
+expect 2 "bad format" -d "$D" -f xml info
+expect 2 "sql needs a query" -d "$D" sql
+expect 2 "hots" -d "$D" export -o "$T/e.db" hots 10.0.0.1
+expect 2 "port" -d "$D" export -o "$T/e.db" port 99999
+expect 1 "No such file" -d "$T/nowhere" info
+expect 1 "No such file" --db "$T/nowhere.db" info
+[ ! -e "$T/e.db" ] || fail "a failed export left a file"
+
+# Damaged partitions next to good ones.
+good=$(ls "$D"/*.db | head -n 1)
+rows_all=$(q -d "$D" sql "SELECT count(*) FROM flows")
+cp "$good" "$T/copy.db"
+chmod u+w "$T/copy.db"
+head -c 100000 /dev/urandom >"$D/20200101T000000Z-1s.db"
+head -c $(($(stat -c %s "$T/copy.db") / 3)) "$T/copy.db" >"$D/20200101T000001Z-1s.db"
+cp "$T/copy.db" "$D/20200101T000002Z-1s.db"
+sqlite3 "$D/20200101T000002Z-1s.db" "PRAGMA user_version = 99"
+st=0
+"$NETREC" -f csv --no-header -d "$D" sql "SELECT count(*) FROM flows" >"$T/out" 2>"$T/err" || st=$?
+assert_eq "$st" 3 "exit status with damaged partitions"
+assert_eq "$(tr -d '\r' <"$T/out")" "$rows_all" "rows from the good partitions"
+for f in 20200101T000000Z-1s.db 20200101T000001Z-1s.db 20200101T000002Z-1s.db; do
+	grep -q "skipping partition .*$f" "$T/err" || fail "no warning names $f: $(cat "$T/err")"
+done
+grep -q "newer than this netrec" "$T/err" || fail "no schema-version warning"
+ok "damaged partitions named: $(tr '\n' '|' <"$T/err")"
+st=0
+"$NETREC" -d "$D" info >/dev/null 2>"$T/err" || st=$?
+assert_eq "$st" 3 "info exit status with damaged partitions"
+st=0
+"$NETREC" --db "$D/20200101T000000Z-1s.db" sql "SELECT count(*) FROM flows" >/dev/null 2>"$T/err" || st=$?
+[ "$st" -ne 0 ] || fail "a garbage --db file was accepted"
+ok "garbage --db file: exit $st: $(head -n 1 "$T/err")"
+echo "PASS"

@@ -1,0 +1,51 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The whole test suite, from scratch: installs dependencies (apt), builds warning-free with
+# -Werror, runs unit and integration tests, then builds again with ASan+UBSan and runs the
+# suite there too. Ends with one line "tests: N passed, N failed, N skipped".
+# Usage (as root on Debian 12): scripts/test.sh
+set -eu
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+out=${NETREC_TEST_BUILD:-$src/build-test}
+
+"$src/scripts/install-deps.sh"
+
+passed=0 failed=0 skipped=0
+count() {
+	# meson's testlog.json: one JSON object per test
+	log="$1/meson-logs/testlog.json"
+	[ -f "$log" ] || return 0
+	p=$(grep -c '"result": "OK"' "$log" || true)
+	f=$(grep -c -e '"result": "FAIL"' -e '"result": "TIMEOUT"' -e '"result": "ERROR"' "$log" || true)
+	s=$(grep -c '"result": "SKIP"' "$log" || true)
+	passed=$((passed + p))
+	failed=$((failed + f))
+	skipped=$((skipped + s))
+}
+
+run() {
+	name=$1
+	shift
+	dir="$out/$name"
+	rm -rf "$dir"
+	echo "=== $name: meson setup $*"
+	meson setup "$dir" "$src" -Dwerror=true "$@" >"$out/$name-setup.log" 2>&1 ||
+		{ cat "$out/$name-setup.log"; exit 1; }
+	echo "=== $name: build"
+	ninja -C "$dir"
+	echo "=== $name: test"
+	st=0
+	meson test -C "$dir" --print-errorlogs --num-processes 2 || st=$?
+	count "$dir"
+	return "$st"
+}
+
+mkdir -p "$out"
+status=0
+run plain || status=1
+# ASan+UBSan: every error is fatal and every leak reported.
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	run sanitize -Db_sanitize=address,undefined -Db_lundef=false --buildtype=debug || status=1
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit $status

@@ -315,28 +315,28 @@ static int user_version(sqlite3 *db, int *ret)
 	return rc == SQLITE_ROW ? 0 : nr_sqlite_errno(rc);
 }
 
-int nr_schema_apply(sqlite3 *db)
+int nr_schema_migrate(sqlite3 *db, const char *const *scripts, size_t nscripts)
 {
+	int target = (int)nscripts, v = 0, r;
 	char sql[64];
-	int v = 0, r;
 
 	r = user_version(db, &v);
 	if (r < 0)
 		return r;
-	if (v > NR_SCHEMA_VERSION)
+	if (v > target)
 		return -EPROTONOSUPPORT;
-	if (v == NR_SCHEMA_VERSION)
+	if (v == target)
 		return v;
 	r = exec(db, "SAVEPOINT nr_schema");
 	if (r < 0)
 		return r;
-	/* nr_schema_sql[k] takes a database from version k to k + 1. */
-	for (int k = v; k < NR_SCHEMA_VERSION && (size_t)k < nr_schema_sql_count; k++) {
-		r = exec(db, nr_schema_sql[k]);
+	/* scripts[k] takes a database from version k to k + 1, in order, all or nothing. */
+	for (int k = v; k < target; k++) {
+		r = exec(db, scripts[k]);
 		if (r < 0)
 			goto fail;
 	}
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", NR_SCHEMA_VERSION);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", target);
 	r = exec(db, sql);
 	if (r < 0)
 		goto fail;
@@ -348,6 +348,14 @@ fail:
 	exec(db, "ROLLBACK TO nr_schema");
 	exec(db, "RELEASE nr_schema");
 	return r;
+}
+
+int nr_schema_apply(sqlite3 *db)
+{
+	/* The build embeds one script per version (tools/embed.py). */
+	if (nr_schema_sql_count != NR_SCHEMA_VERSION)
+		return -EIO;
+	return nr_schema_migrate(db, nr_schema_sql, nr_schema_sql_count);
 }
 
 int nr_schema_build_indexes(sqlite3 *db)

@@ -109,6 +109,13 @@ int nr_store_retention(const char *dir, int64_t now_ns, int64_t max_age_ns, uint
  */
 int nr_schema_apply(struct sqlite3 *db);
 
+/*
+ * The mechanism under nr_schema_apply(): @scripts[k] migrates version k to k + 1, and the
+ * target version is @nscripts. Applied in order inside one savepoint (all or nothing).
+ * Returns the version found before, -EPROTONOSUPPORT if newer than @nscripts, or -errno.
+ */
+int nr_schema_migrate(struct sqlite3 *db, const char *const *scripts, size_t nscripts);
+
 /* Builds the lookup indexes (finalization, export). Returns 0 or -EIO. */
 int nr_schema_build_indexes(struct sqlite3 *db);
 

@@ -86,6 +86,8 @@ struct cached_stmt {
 
 struct part {
 	struct nr_cat_part info;
+	uint64_t present[16]; /* columns of each table this partition has (older schemas lack some) */
+	bool present_known[16];
 	sqlite3 *db;
 	uint64_t last_use;
 	struct cached_stmt cache[STMT_CACHE];
@@ -283,7 +285,7 @@ struct vtab {
 
 struct cursor {
 	sqlite3_vtab_cursor base;
-	char *sql;
+	int used; /* idxNum: columns used, -1 for all */
 	sqlite3_value **args;
 	int nargs;
 	int64_t lo, hi; /* time bounds for pruning, from the range and pushed constraints */
@@ -291,8 +293,8 @@ struct cursor {
 	sqlite3_stmt *st; /* current statement, owned by the partition's cache */
 	bool eof;
 	sqlite3_int64 rowid;
-	unsigned char *opcodes; /* per arg: constraint op, for pruning */
-	int *argcols;
+	unsigned char *opcodes; /* per arg: the pushed constraint's operator */
+	int *argcols; /* per arg: its column */
 };
 
 static int vt_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
@@ -418,8 +420,6 @@ static void cursor_reset(struct cursor *cur)
 	if (cur->st)
 		sqlite3_reset(cur->st);
 	cur->st = NULL;
-	sqlite3_free(cur->sql);
-	cur->sql = NULL;
 	for (int i = 0; i < cur->nargs; i++)
 		sqlite3_value_free(cur->args[i]);
 	sqlite3_free(cur->args);
@@ -464,6 +464,80 @@ static void narrow(struct cursor *cur, const struct vtab *vt, int col, int op, s
 		cur->hi = x;
 }
 
+/* Which columns of table @tidx partition @i has: all of them in a current partition; fewer
+ * in one written by an older schema, which is immutable and read as it is. */
+static uint64_t part_columns(struct nr_catalog *c, size_t i, int tidx, const char *table)
+{
+	struct part *p = &c->parts[i];
+	sqlite3 *db = nr_catalog_part_db(c, i);
+	sqlite3_stmt *st;
+	char *sql;
+
+	if (!db)
+		return 0;
+	if (p->present_known[tidx])
+		return p->present[tidx];
+	p->present_known[tidx] = true;
+	p->present[tidx] = 0;
+	sql = sqlite3_mprintf("PRAGMA table_info(\"%w\")", table);
+	if (sql && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *name = (const char *)sqlite3_column_text(st, 1);
+
+			for (int k = 0; name && k < c->cols[tidx].n && k < 64; k++)
+				if (strcmp(name, c->cols[tidx].names[k]) == 0)
+					p->present[tidx] |= 1ULL << k;
+		}
+		sqlite3_finalize(st);
+	}
+	sqlite3_free(sql);
+	return p->present[tidx];
+}
+
+/* The per-partition SELECT: used columns (NULL for unused or missing ones), the time range,
+ * and the pushed constraints as ?3, ?4, ... */
+static char *build_sql(struct nr_catalog *c, struct vtab *vt, struct cursor *cur, size_t i)
+{
+	int ncols = c->cols[vt->tidx].n;
+	uint64_t have = part_columns(c, i, vt->tidx, vt->table);
+	sqlite3_str *s = sqlite3_str_new(NULL);
+
+	if (!have) {
+		/* Table missing altogether: an empty result of the right shape. */
+		sqlite3_str_appendall(s, "SELECT ");
+		for (int k = 0; k < ncols; k++)
+			sqlite3_str_appendf(s, "%sNULL", k ? ", " : "");
+		sqlite3_str_appendall(s, " WHERE 0 AND ?1 AND ?2");
+		for (int k = 0; k < cur->nargs; k++)
+			sqlite3_str_appendf(s, " AND ?%d", 3 + k);
+		return sqlite3_str_finish(s);
+	}
+	sqlite3_str_appendall(s, "SELECT ");
+	for (int k = 0; k < ncols; k++) {
+		bool used = cur->used == -1 || (k < 31 && (cur->used & (1 << k)));
+
+		if (used && (have & (1ULL << k)))
+			sqlite3_str_appendf(s, "%s\"%w\"", k ? ", " : "", c->cols[vt->tidx].names[k]);
+		else
+			sqlite3_str_appendf(s, "%sNULL", k ? ", " : "");
+	}
+	sqlite3_str_appendf(s, " FROM \"%w\" WHERE ", vt->table);
+	if (c->since_ns != NR_TIME_MIN || c->until_ns != NR_TIME_MAX)
+		sqlite3_str_appendall(s, nr_catalog_time_sql(vt->table));
+	else
+		sqlite3_str_appendall(s, "(?1 IS NOT NULL OR ?2 IS NOT NULL OR 1)");
+	for (int k = 0; k < cur->nargs; k++) {
+		int col = cur->argcols[k];
+
+		if (have & (1ULL << col))
+			sqlite3_str_appendf(s, " AND \"%w\" %s ?%d", c->cols[vt->tidx].names[col],
+					    op_sql(cur->opcodes[k]), 3 + k);
+		else
+			sqlite3_str_appendf(s, " AND NULL %s ?%d", op_sql(cur->opcodes[k]), 3 + k);
+	}
+	return sqlite3_str_finish(s);
+}
+
 /* Moves to the next row, across partitions. */
 static int advance(struct cursor *cur, struct vtab *vt)
 {
@@ -493,6 +567,7 @@ static int advance(struct cursor *cur, struct vtab *vt)
 		while (cur->part < c->nparts) {
 			const struct nr_cat_part *p = &c->parts[cur->part].info;
 			sqlite3_stmt *st;
+			char *sql;
 
 			if (p->bad || !part_may_hold(p, cur->lo, cur->hi)) {
 				/* Gaps found in later partitions may still cover the range: a
@@ -505,7 +580,9 @@ static int advance(struct cursor *cur, struct vtab *vt)
 					continue;
 				}
 			}
-			st = part_stmt(c, cur->part, cur->sql);
+			sql = build_sql(c, vt, cur, cur->part);
+			st = sql ? part_stmt(c, cur->part, sql) : NULL;
+			sqlite3_free(sql);
 			if (!st) {
 				cur->part++;
 				continue;
@@ -532,53 +609,36 @@ static int vt_filter(sqlite3_vtab_cursor *base, int idxNum, const char *idxStr, 
 	struct nr_catalog *c = vt->c;
 	int ncols = c->cols[vt->tidx].n;
 	const char *p = idxStr ? idxStr : "";
-	sqlite3_str *s;
 
 	cursor_reset(cur);
 	cur->eof = false;
 	cur->part = 0;
 	cur->rowid = 0;
+	cur->used = idxNum;
 	cur->lo = c->since_ns;
 	cur->hi = c->until_ns;
 	if (argc) {
 		cur->args = sqlite3_malloc64(sizeof(*cur->args) * (size_t)argc);
-		if (!cur->args)
+		cur->opcodes = sqlite3_malloc64((size_t)argc);
+		cur->argcols = sqlite3_malloc64(sizeof(int) * (size_t)argc);
+		if (!cur->args || !cur->opcodes || !cur->argcols)
 			return SQLITE_NOMEM;
-		for (int i = 0; i < argc; i++) {
-			cur->args[i] = sqlite3_value_dup(argv[i]);
-			if (!cur->args[i])
-				return SQLITE_NOMEM;
-			cur->nargs = i + 1;
-		}
 	}
-	s = sqlite3_str_new(NULL);
-	sqlite3_str_appendall(s, "SELECT ");
-	for (int i = 0; i < ncols; i++) {
-		bool used = idxNum == -1 || (i < 31 && (idxNum & (1 << i)));
-
-		if (used)
-			sqlite3_str_appendf(s, "%s\"%w\"", i ? ", " : "", c->cols[vt->tidx].names[i]);
-		else
-			sqlite3_str_appendf(s, "%sNULL", i ? ", " : "");
-	}
-	sqlite3_str_appendf(s, " FROM \"%w\" WHERE ", vt->table);
-	if (c->since_ns != NR_TIME_MIN || c->until_ns != NR_TIME_MAX)
-		sqlite3_str_appendall(s, nr_catalog_time_sql(vt->table));
-	else
-		sqlite3_str_appendall(s, "(?1 IS NOT NULL OR ?2 IS NOT NULL OR 1)");
-	for (int i = 0; i < argc && *p; i++) {
+	for (int i = 0; i < argc; i++) {
 		int col, op, n = 0;
 
-		if (sscanf(p, "%d:%d,%n", &col, &op, &n) != 2 || n == 0 || col < 0 || col >= ncols)
-			break;
+		if (sscanf(p, "%d:%d,%n", &col, &op, &n) != 2 || n == 0 || col < 0 || col >= ncols ||
+		    !op_sql((unsigned char)op))
+			return SQLITE_INTERNAL;
 		p += n;
-		sqlite3_str_appendf(s, " AND \"%w\" %s ?%d", c->cols[vt->tidx].names[col],
-				    op_sql((unsigned char)op), 3 + i);
+		cur->args[i] = sqlite3_value_dup(argv[i]);
+		if (!cur->args[i])
+			return SQLITE_NOMEM;
+		cur->nargs = i + 1;
+		cur->argcols[i] = col;
+		cur->opcodes[i] = (unsigned char)op;
 		narrow(cur, vt, col, op, argv[i]);
 	}
-	cur->sql = sqlite3_str_finish(s);
-	if (!cur->sql)
-		return SQLITE_NOMEM;
 	return advance(cur, vt);
 }
 

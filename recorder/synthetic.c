@@ -287,14 +287,14 @@ static void make_some(struct nr_daemon *d, struct synth *s, uint64_t n)
 		struct nr_record r;
 		uint32_t k = (uint32_t)(s->made % 20);
 
-		if (s->made % SNAPSHOT_EVERY == SNAPSHOT_EVERY - 1) {
-			make_snapshot(d, s, now);
-			i += 15;
-			continue;
-		}
 		if (s->made % GAP_EVERY == GAP_EVERY - 1) {
 			nr_record_gap(&r, NR_SRC_SYNTHETIC, now - NR_NS_PER_SEC, now, "synthetic", 0);
 			emit(d, s, &r);
+			continue;
+		}
+		if (s->made % SNAPSHOT_EVERY == SNAPSHOT_EVERY - 1) {
+			make_snapshot(d, s, now);
+			i += 15;
 			continue;
 		}
 		memset(&r, 0, sizeof(r));

@@ -42,6 +42,8 @@ struct nr_writer {
 
 	bool blind;
 	int64_t blind_since_ns, next_retry_mono;
+	int64_t last_blind_log_mono; /* a store that flaps is logged once a minute, not per flap */
+	bool blind_logged;
 	uint64_t blind_lost[NR_SRC_COUNT];
 	char blind_reason[64];
 
@@ -157,6 +159,16 @@ static void run_retention(struct nr_writer *w)
 
 /* ---- blind periods ------------------------------------------------------------------- */
 
+static bool quiet(struct nr_writer *w)
+{
+	int64_t now = nr_mono_ns();
+
+	if (w->last_blind_log_mono && now - w->last_blind_log_mono < 60 * NR_NS_PER_SEC)
+		return true;
+	w->last_blind_log_mono = now;
+	return false;
+}
+
 static void go_blind(struct nr_writer *w, int err, const char *what)
 {
 	uint64_t lost = 0;
@@ -165,6 +177,8 @@ static void go_blind(struct nr_writer *w, int err, const char *what)
 		w->blind_lost[s] += w->txn_src[s];
 		lost += w->txn_src[s];
 	}
+	log_debug("blind: %s failed (%s) with %llu rows in the transaction", what, strerror(-err),
+		  (unsigned long long)lost);
 	memset(w->txn_src, 0, sizeof(w->txn_src));
 	memset(w->txn_tab, 0, sizeof(w->txn_tab));
 	w->txn_rows = 0;
@@ -183,9 +197,12 @@ static void go_blind(struct nr_writer *w, int err, const char *what)
 	w->blind = true;
 	w->blind_since_ns = nr_now_ns();
 	snprintf(w->blind_reason, sizeof(w->blind_reason), "store: %s", strerror(-err));
-	/* Logged once per blind period, not per failed write. */
-	log_error("cannot write to %s (%s: %s); counting what is lost until it can", w->dir, what,
-		  strerror(-err));
+	/* Logged once per blind period, not per failed write; and at most once a minute when the
+	 * store keeps flapping between full and not. The gaps rows carry every period. */
+	w->blind_logged = !quiet(w);
+	nr_log(w->blind_logged ? NR_LOG_ERROR : NR_LOG_DEBUG,
+	       "cannot write to %s (%s: %s); counting what is lost until it can", w->dir, what,
+	       strerror(-err));
 }
 
 static void blind_count(struct nr_writer *w, const struct nr_record *r)
@@ -361,7 +378,8 @@ static void retry_if_due(struct nr_writer *w)
 		w->cur = NULL;
 		return;
 	}
-	log_info("store writable again after %.1f s; %llu records lost, recorded in gaps",
+	nr_log(w->blind_logged ? NR_LOG_INFO : NR_LOG_DEBUG,
+	       "store writable again after %.1f s; %llu records lost, recorded in gaps",
 		 (double)(now - w->blind_since_ns) / NR_NS_PER_SEC, (unsigned long long)total);
 	memset(w->blind_lost, 0, sizeof(w->blind_lost));
 	w->blind = false;

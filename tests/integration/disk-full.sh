@@ -14,10 +14,10 @@ fi
 
 D="$T/small"
 mkdir -p "$D"
-mount -t tmpfs -o size=4m tmpfs "$D"
+mount -t tmpfs -o size=8m tmpfs "$D"
 MOUNTS="$D"
-# Ballast we can free later to end the blind period.
-dd if=/dev/zero of="$D/ballast" bs=1M count=1 status=none
+# Ballast we can free later to end the blind period, with room to spare until the stop.
+dd if=/dev/zero of="$D/ballast" bs=1M count=5 status=none
 
 start_recorder "$T/rec.log" -d "$D" --partition 2s --synthetic 20000 --batch-latency 200ms \
 	--health-interval 1s --retention-age 0 --retention-size 0 --sources none
@@ -50,14 +50,29 @@ until grep -q "store writable again" "$T/rec.log"; do
 done
 ok "$(grep "store writable again" "$T/rec.log")"
 kill -TERM "$RPID"
-wait_exit "$RPID" 10 || echo "note: netrecd exited with status $? (disk may have filled again)"
+wait_exit "$RPID" 10 || fail "netrecd exited with status $?: $(tail -n 2 "$T/rec.log")"
 
 lost=$(q -d "$D" sql "SELECT sum(lost) FROM gaps WHERE source = 'synthetic' AND reason LIKE 'store:%'")
 [ -n "$lost" ] && [ "$lost" -gt 0 ] || fail "no gaps row with the records lost while blind"
 reason=$(q -d "$D" sql "SELECT reason FROM gaps WHERE reason LIKE 'store:%' LIMIT 1")
 ok "gaps row: $lost synthetic records lost, reason '$reason'"
-logged=$(sed -n 's/.*after [0-9.]* s; \([0-9]*\) records lost.*/\1/p' "$T/rec.log" | head -n 1)
-total=$(q -d "$D" sql "SELECT sum(lost) FROM gaps WHERE reason LIKE 'store:%' AND ts_start_ns = (SELECT min(ts_start_ns) FROM gaps WHERE reason LIKE 'store:%')")
-assert_eq "$total" "$logged" "records lost in the first blind period (gaps rows vs log)"
+# Every synthetic record is either stored or counted in a gaps row: nothing vanished.
+made=$(sed -n 's/.*synthetic: produced \([0-9]*\) rows.*/\1/p' "$T/rec.log")
+dropped=$(sed -n 's/.*dropped=\([0-9]*\).*/\1/p' "$T/rec.log")
+stored=$(q -d "$D" sql "SELECT (SELECT count(*) FROM flows) + (SELECT count(*) FROM conntrack) +
+	(SELECT count(*) FROM sockets) + (SELECT count(*) FROM snapshots) + (SELECT count(*) FROM links) +
+	(SELECT count(*) FROM addresses) + (SELECT count(*) FROM routes) +
+	(SELECT count(*) FROM neighbors) + (SELECT count(*) FROM listeners) +
+	(SELECT count(*) FROM gaps WHERE source = 'synthetic' AND reason = 'synthetic')")
+counted=$(q -d "$D" sql "SELECT coalesce(sum(lost), 0) FROM gaps WHERE source = 'synthetic' AND
+	(reason LIKE 'store:%' OR reason = 'queue full')")
+# Known: a failed COMMIT on a full disk is counted whole, and a handful of its rows (under
+# 0.1%) can still be found stored; the count errs on the side of more loss, never less.
+total=$((made + dropped))
+[ "$((stored + counted))" -ge "$total" ] ||
+	fail "silent loss: $stored stored + $counted counted lost < $total made"
+[ "$((stored + counted - total))" -le $((total / 1000)) ] ||
+	fail "loss over-counted: $stored stored + $counted counted lost vs $total made"
+ok "every synthetic record stored ($stored) or counted as lost ($counted); made $total"
 integrity_all "$D"
 echo "PASS"

@@ -218,7 +218,7 @@ static void usage(FILE *f)
 	      "  info                 partitions, time span, rows per table, size, gaps\n"
 	      "  sql QUERY            run SQL (read-only) over every table in the range\n"
 	      "  gaps                 periods and counts of data the recorder lost\n"
-	      "  export -o FILE [--force] [FILTER]\n"
+	      "  export -o FILE [--force] [--anonymize] [FILTER]\n"
 	      "                       write the range into one self-contained SQLite file\n\n"
 	      "TIME: 2026-11-22T03:10:00Z, 2026-11-22 03:10 (local), 1700000000 (epoch s),\n"
 	      "      now, 90s ago, 15m ago, 2h ago, 3d ago, today, yesterday, yesterday 03:00\n"

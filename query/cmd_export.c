@@ -3,7 +3,8 @@
  * netrec export: one self-contained SQLite file holding every table for the time range (and an
  * optional filter on flows, conntrack and sockets), for a bug report. Stock sqlite3 opens it;
  * netrec --db FILE queries it like a data directory. Its meta says where it came from. The
- * file appears under its name only when complete (written aside, then renamed).
+ * file appears under its name only when complete (written aside, then renamed). With
+ * --anonymize, addresses and MACs are replaced consistently (see anonymize()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -203,6 +204,109 @@ out:
 	return r;
 }
 
+/*
+ * Anonymization: every distinct address becomes a documentation address, the same one
+ * wherever it appears in the export (so joins and NAT pairs still line up): IPv4 from
+ * 198.18.0.0/15, IPv6 from 2001:db8::/32. Loopback, unspecified and link-local-multicast
+ * style addresses that identify nothing are kept. MAC addresses become 02:00:00:xx:xx:xx,
+ * and meta host, boot_id and kernel are blanked.
+ */
+struct anon_col {
+	const char *table, *col;
+};
+
+static const struct anon_col anon_addrs[] = {
+	{ "flows", "src" },	      { "flows", "dst" },	 { "conntrack", "orig_src" },
+	{ "conntrack", "orig_dst" },  { "conntrack", "reply_src" }, { "conntrack", "reply_dst" },
+	{ "sockets", "src" },	      { "sockets", "dst" },	 { "addresses", "address" },
+	{ "routes", "dst" },	      { "routes", "gateway" },	 { "routes", "prefsrc" },
+	{ "neighbors", "address" },   { "listeners", "address" },
+};
+
+static const struct anon_col anon_macs[] = {
+	{ "flows", "src_mac" }, { "flows", "dst_mac" }, { "links", "mac" }, { "neighbors", "lladdr" },
+};
+
+static void anon_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *a = (const char *)sqlite3_value_text(argv[0]);
+	int64_t n = sqlite3_value_int64(argv[1]);
+	int kind = sqlite3_value_int(argv[2]);
+	char buf[64];
+
+	if (!a) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	if (kind == 1) {
+		snprintf(buf, sizeof(buf), "02:00:00:%02x:%02x:%02x", (unsigned)(n >> 16) & 0xff,
+			 (unsigned)(n >> 8) & 0xff, (unsigned)n & 0xff);
+	} else if (strcmp(a, "::") == 0 || strcmp(a, "::1") == 0 || strcmp(a, "0.0.0.0") == 0 ||
+		   strncmp(a, "127.", 4) == 0) {
+		snprintf(buf, sizeof(buf), "%s", a);
+	} else if (strchr(a, ':')) {
+		snprintf(buf, sizeof(buf), "2001:db8::%x:%x", (unsigned)(n >> 16) & 0xffff,
+			 (unsigned)n & 0xffff);
+	} else {
+		/* 198.18.0.0/15 holds 131072 addresses; beyond that, wrap (documented). */
+		n %= 131072;
+		snprintf(buf, sizeof(buf), "198.%u.%u.%u", 18 + (unsigned)(n >> 16),
+			 (unsigned)(n >> 8) & 0xff, (unsigned)n & 0xff);
+	}
+	sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+}
+
+static int anonymize(sqlite3 *db)
+{
+	static const struct {
+		const struct anon_col *cols;
+		size_t n;
+		int kind;
+	} sets[] = {
+		{ anon_addrs, sizeof(anon_addrs) / sizeof(anon_addrs[0]), 0 },
+		{ anon_macs, sizeof(anon_macs) / sizeof(anon_macs[0]), 1 },
+	};
+	int r;
+
+	if (sqlite3_create_function(db, "netrec_anon", 3, SQLITE_UTF8, NULL, anon_fn, NULL, NULL) !=
+	    SQLITE_OK)
+		return nr_cli_error("export: %s", sqlite3_errmsg(db));
+	for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
+		r = exec_out(db, "DROP TABLE IF EXISTS temp.anon_map;"
+				 "CREATE TEMP TABLE anon_map(a TEXT PRIMARY KEY, b TEXT)");
+		for (size_t i = 0; r == 0 && i < sets[k].n; i++) {
+			char *sql = sqlite3_mprintf("INSERT OR IGNORE INTO temp.anon_map(a) SELECT DISTINCT "
+						    "\"%w\" FROM out.\"%w\" WHERE \"%w\" IS NOT NULL",
+						    sets[k].cols[i].col, sets[k].cols[i].table,
+						    sets[k].cols[i].col);
+
+			r = sql ? exec_out(db, sql) : nr_cli_error("out of memory");
+			sqlite3_free(sql);
+		}
+		if (r == 0) {
+			char *sql = sqlite3_mprintf("UPDATE temp.anon_map SET b = netrec_anon(a, rowid, %d)",
+						    sets[k].kind);
+
+			r = sql ? exec_out(db, sql) : nr_cli_error("out of memory");
+			sqlite3_free(sql);
+		}
+		for (size_t i = 0; r == 0 && i < sets[k].n; i++) {
+			char *sql = sqlite3_mprintf("UPDATE out.\"%w\" SET \"%w\" = (SELECT b FROM "
+						    "temp.anon_map WHERE a = \"%w\") WHERE \"%w\" IS NOT NULL",
+						    sets[k].cols[i].table, sets[k].cols[i].col,
+						    sets[k].cols[i].col, sets[k].cols[i].col);
+
+			r = sql ? exec_out(db, sql) : nr_cli_error("out of memory");
+			sqlite3_free(sql);
+		}
+		if (r)
+			return r;
+	}
+	return exec_out(db, "UPDATE out.meta SET value = '' WHERE key IN ('host', 'boot_id', 'kernel');"
+			    "INSERT OR REPLACE INTO out.meta(key, value) VALUES ('anonymized', '1');"
+			    "DROP TABLE temp.anon_map");
+}
+
 static char *words(int argc, char **argv)
 {
 	sqlite3_str *s = sqlite3_str_new(NULL);
@@ -217,7 +321,7 @@ int nr_cmd_export(struct nr_cli *cli, int argc, char **argv)
 	const char *out = NULL;
 	struct nr_filter *f = NULL;
 	char err[512], *tmp = NULL, *ftext = NULL, *attach = NULL;
-	bool force = false;
+	bool force = false, anon = false;
 	int64_t total = 0;
 	int i, r, fd;
 
@@ -228,6 +332,8 @@ int nr_cmd_export(struct nr_cli *cli, int argc, char **argv)
 			out = argv[i];
 		} else if (strcmp(argv[i], "--force") == 0) {
 			force = true;
+		} else if (strcmp(argv[i], "--anonymize") == 0) {
+			anon = true;
 		} else {
 			break;
 		}
@@ -275,6 +381,8 @@ int nr_cmd_export(struct nr_cli *cli, int argc, char **argv)
 	}
 	if (r == 0)
 		r = write_meta(cli, ftext ? ftext : "");
+	if (r == 0 && anon)
+		r = anonymize(nr_catalog_db(cli->cat));
 	if (r == 0)
 		r = exec_out(nr_catalog_db(cli->cat), "COMMIT");
 	if (r == 0)

@@ -105,6 +105,19 @@ a=$(q -d "$D" sql "SELECT count(*) FROM flows WHERE (src = '$addr' OR dst = '$ad
 b=$(sqlite3 "$T/host.db" "SELECT count(*) FROM flows")
 assert_eq "$b" "$a" "filtered export (host $addr and proto tcp) flows"
 [ "$a" -gt 0 ] || fail "the filter matched nothing"
+# Anonymized: no recorded address or MAC survives, yet the structure does (same number of
+# distinct addresses, same per-address flow counts, NAT pairs still line up).
+"$NETREC" -d "$D" export -o "$T/anon.db" --anonymize 2>/dev/null
+leaked=$(sqlite3 "$T/anon.db" "ATTACH '$T/all.db' AS o; SELECT count(*) FROM flows WHERE src IN
+	(SELECT src FROM o.flows UNION SELECT dst FROM o.flows) OR src_mac IN (SELECT src_mac FROM o.flows)")
+assert_eq "$leaked" 0 "recorded addresses or MACs left in the anonymized export"
+a=$(sqlite3 "$T/all.db" "SELECT group_concat(n) FROM (SELECT count(*) n FROM flows GROUP BY src ORDER BY 1)")
+b=$(sqlite3 "$T/anon.db" "SELECT group_concat(n) FROM (SELECT count(*) n FROM flows GROUP BY src ORDER BY 1)")
+[ "$a" = "$b" ] || fail "anonymization changed the per-address flow counts"
+a=$(sqlite3 "$T/all.db" "SELECT count(*) FROM conntrack WHERE reply_dst = orig_src")
+b=$(sqlite3 "$T/anon.db" "SELECT count(*) FROM conntrack WHERE reply_dst = orig_src")
+assert_eq "$b" "$a" "conntrack entries without NAT, after anonymization"
+assert_eq "$(sqlite3 "$T/anon.db" "SELECT value FROM meta WHERE key = 'host'")" "" "anonymized host"
 if "$NETREC" -d "$D" export -o "$T/all.db" 2>"$T/err"; then
 	fail "export overwrote an existing file"
 fi

@@ -379,12 +379,17 @@ static int parse_day(const char *p, const char *end, int64_t now_ns, int64_t *re
 	struct tm tm;
 	time_t t;
 
-	if (eat_word(&p, end, "today"))
+	if (eat_word(&p, end, "today")) {
 		back = 0;
-	else if (eat_word(&p, end, "yesterday"))
+	} else if (eat_word(&p, end, "yesterday")) {
 		back = 1;
-	else
-		return -EINVAL;
+	} else {
+		/* A clock alone ("03:10") is today, the way people say it at 3 a.m. */
+		back = 0;
+		r = parse_clock(&p, end, &h, &mi, &s, &frac9);
+		if (r < 0 || p != end)
+			return -EINVAL;
+	}
 	if (p < end) {
 		if (!skip_blanks(&p, end))
 			return -EINVAL;
@@ -553,7 +558,8 @@ int nr_time_parse(const char *s, int64_t now_ns, int64_t *ret_ns)
 		return 0;
 	}
 
-	if (*p == 't' || *p == 'y') {
+	/* "HH:MM": a colon at index 2 and nothing date-like before it. */
+	if (*p == 't' || *p == 'y' || (end - p >= 5 && p[2] == ':' && !memchr(p, '-', (size_t)(end - p)))) {
 		r = parse_day(p, end, now_ns, &ns);
 		if (r < 0)
 			return r;

@@ -173,9 +173,17 @@ struct nr_rec_health {
 	double value;
 };
 
+/* Record flags. */
+enum {
+	/* More records of the same group follow (a topology snapshot and its links, addresses,
+	 * ...): the writer keeps a group in one partition, so queries find them together. */
+	NR_REC_MORE = 1 << 0,
+};
+
 struct nr_record {
 	uint8_t table; /* enum nr_table */
 	uint8_t source; /* enum nr_source_id */
+	uint8_t flags; /* NR_REC_* */
 	union {
 		struct nr_rec_flow flow;
 		struct nr_rec_conntrack ct;

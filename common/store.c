@@ -217,6 +217,35 @@ int nr_store_list(const char *dir, struct nr_part_info **ret, size_t *ret_n)
 	return 0;
 }
 
+int nr_store_last_seen(const char *dir, int64_t *ret_ns)
+{
+	struct nr_part_info *parts;
+	size_t n;
+	int r = -ENOENT;
+
+	if (nr_store_list(dir, &parts, &n) < 0)
+		return -ENOENT;
+	/* Newest first; a partition may be empty or unreadable, then look further back. */
+	for (size_t i = n; i-- > 0 && r < 0;) {
+		sqlite3 *db = NULL;
+		sqlite3_stmt *st;
+
+		if (sqlite3_open_v2(parts[i].path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+		    sqlite3_prepare_v2(db, "SELECT max(ts_ns) FROM health", -1, &st, NULL) ==
+			    SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW &&
+			    sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
+				*ret_ns = sqlite3_column_int64(st, 0);
+				r = 0;
+			}
+			sqlite3_finalize(st);
+		}
+		sqlite3_close(db);
+	}
+	nr_store_list_free(parts, n);
+	return r;
+}
+
 int nr_store_lock(const char *dir)
 {
 	char path[PATH_MAX];
@@ -557,10 +586,17 @@ int nr_part_open(const char *dir, int64_t start_ns, int64_t width_ns,
 		exec(p->db, "ROLLBACK");
 		goto fail;
 	}
-	if (v == 0)
+	if (v == 0) {
 		r = write_meta(p->db, meta, start_ns, width_ns);
-	else
-		r = meta_set(p->db, "schema_version", "1");
+	} else {
+		char sv[16];
+
+		/* Resumed (or migrated): the schema is current now; a synthetic run marks it. */
+		snprintf(sv, sizeof(sv), "%d", NR_SCHEMA_VERSION);
+		r = meta_set(p->db, "schema_version", sv);
+		if (r >= 0 && meta->synthetic)
+			r = meta_set(p->db, "synthetic", "1");
+	}
 	if (r >= 0)
 		r = exec(p->db, "COMMIT");
 	if (r < 0) {
@@ -974,8 +1010,12 @@ int nr_part_close(struct nr_part *p, bool finalize)
 
 		r = r < 0 ? r : k;
 	} else {
-		int k = checkpoint_out(p->db);
+		int k;
 
+		/* A reader holding the file must not stall the writer: try briefly; if it is
+		 * busy the -wal stays and finalization (in the background) finishes the job. */
+		sqlite3_busy_timeout(p->db, 200);
+		k = checkpoint_out(p->db);
 		r = r < 0 ? r : k;
 	}
 	part_free(p);

@@ -45,6 +45,12 @@ int64_t nr_part_align(int64_t t_ns, int64_t width_ns);
 int nr_store_list(const char *dir, struct nr_part_info **ret, size_t *ret_n);
 void nr_store_list_free(struct nr_part_info *parts, size_t n);
 
+/*
+ * The time of the newest health row in @dir: when a recorder was last known to be running.
+ * Returns 0, or -ENOENT when no partition holds one.
+ */
+int nr_store_last_seen(const char *dir, int64_t *ret_ns);
+
 /* Takes the data directory's lock file (flock). Returns the fd, -EBUSY if another recorder
  * holds it, or -errno. */
 int nr_store_lock(const char *dir);
@@ -84,7 +90,8 @@ void nr_part_rollback(struct nr_part *p);
 
 /*
  * Closes @p (accepts NULL). With @finalize, builds the lookup indexes, completes meta, and
- * makes the file immutable; otherwise only checkpoints so no -wal/-shm is left. Returns 0 or
+ * makes the file immutable; otherwise only checkpoints so no -wal/-shm is left, waiting at
+ * most 200 ms for readers (-EBUSY: the -wal stays, the data is safe in it). Returns 0 or
  * -errno; the handle is freed either way.
  */
 int nr_part_close(struct nr_part *p, bool finalize);

@@ -897,6 +897,11 @@ void nr_catalog_free(struct nr_catalog *c)
 	free(c);
 }
 
+bool nr_catalog_part_in_range(const struct nr_catalog *c, size_t i)
+{
+	return part_may_hold(&c->parts[i].info, c->since_ns, c->until_ns);
+}
+
 sqlite3 *nr_catalog_db(struct nr_catalog *c)
 {
 	return c->db;
@@ -943,7 +948,7 @@ static int authorize(void *ud, int action, const char *a, const char *b, const c
 	case SQLITE_PRAGMA:
 		/* Only pragmas that read the schema. */
 		if (a && (strcmp(a, "table_info") == 0 || strcmp(a, "table_xinfo") == 0 ||
-			  strcmp(a, "table_list") == 0 || strcmp(a, "function_list") == 0) && !b)
+			  strcmp(a, "table_list") == 0 || strcmp(a, "function_list") == 0))
 			return SQLITE_OK;
 		return SQLITE_DENY;
 	default:

@@ -72,6 +72,8 @@ size_t nr_catalog_bad_count(const struct nr_catalog *c);
 
 /* The read-only connection to partition @i (opened on first use), or NULL if it is bad. */
 sqlite3 *nr_catalog_part_db(struct nr_catalog *c, size_t i);
+/* Can partition @i hold rows of the time range (its window, with slack)? */
+bool nr_catalog_part_in_range(const struct nr_catalog *c, size_t i);
 /* Marks partition @i bad with a reason (warns once). */
 void nr_catalog_part_fail(struct nr_catalog *c, size_t i, const char *why);
 

@@ -27,6 +27,14 @@ int nr_cli_error(const char *fmt, ...)
 	return NR_EXIT_ERROR;
 }
 
+int nr_cli_output_error(int r)
+{
+	/* The reader went away (netrec ... | head): not an error worth a message. */
+	if (errno == EPIPE)
+		return NR_EXIT_OK;
+	return nr_cli_error("cannot write the output: %s", strerror(errno ? errno : -r));
+}
+
 int nr_cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -128,7 +136,7 @@ static int write_rows(struct nr_cli *cli, struct nr_out *o, sqlite3_stmt *st)
 	free(vals);
 	if (r < 0) {
 		nr_out_end(o);
-		return nr_cli_error("cannot write the output: %s", strerror(-r));
+		return nr_cli_output_error(r);
 	}
 	if (rc != SQLITE_DONE) {
 		sqlite3 *db = sqlite3_db_handle(st);
@@ -141,7 +149,7 @@ static int write_rows(struct nr_cli *cli, struct nr_out *o, sqlite3_stmt *st)
 	}
 	r = nr_out_end(o);
 	if (r < 0)
-		return nr_cli_error("cannot write the output: %s", strerror(-r));
+		return nr_cli_output_error(r);
 	return 0;
 }
 
@@ -340,7 +348,7 @@ int nr_cli_main(int argc, char **argv)
 out:
 	nr_catalog_free(cli.cat);
 	free(cli.db_files);
-	if (fflush(stdout) != 0 && status == NR_EXIT_OK)
+	if (fflush(stdout) != 0 && status == NR_EXIT_OK && errno != EPIPE)
 		status = nr_cli_error("cannot write the output: %m");
 	return status;
 }

@@ -37,6 +37,8 @@ int nr_cli_main(int argc, char **argv);
 
 /* Prints "netrec: error: ..." and returns NR_EXIT_ERROR (for "return nr_cli_error(...)"). */
 int nr_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* For a failed write of results: quiet success on EPIPE (a closed pipe), else an error. */
+int nr_cli_output_error(int r);
 int nr_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Opens the catalog over the chosen partitions and time range. Returns 0 or an exit status. */

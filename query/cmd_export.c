@@ -54,11 +54,14 @@ static int copy_table(struct nr_cli *cli, const char *table, const struct nr_fil
 	char *sql;
 	int r = 0;
 
-	if (f && cols) {
-		if (nr_filter_compile(f, cols, &e, err, sizeof(err)) < 0)
-			return nr_cli_usage_error("%s", err);
+	if (f && cols && nr_filter_compile(f, cols, &e, err, sizeof(err)) < 0) {
+		/* The words parsed, so the table lacks one of them (iface on conntrack): the
+		 * filter cannot select its rows, and all of them go into the export. */
+		fprintf(stderr, "netrec: note: %s; %s exported unfiltered\n", err, table);
+		memset(&e, 0, sizeof(e));
 	}
-	sql = sqlite3_mprintf("INSERT INTO out.\"%w\" SELECT * FROM temp.\"%w\" WHERE %s", table,
+	/* OR IGNORE: the same snapshot read from two inputs (overlapping --db files) is one. */
+	sql = sqlite3_mprintf("INSERT OR IGNORE INTO out.\"%w\" SELECT * FROM temp.\"%w\" WHERE %s", table,
 			      table, e.sql ? e.sql : "1");
 	if (!sql) {
 		nr_sql_expr_clear(&e);
@@ -159,10 +162,28 @@ static int write_meta(struct nr_cli *cli, const char *filter_text)
 				 "value = '1')");
 	if (r == 0)
 		r = meta_put(db, "netrec_version", NETREC_VERSION);
-	if (r == 0)
-		r = meta_put_i64(db, "partition_start_ns", since != NR_TIME_MIN ? since : first);
-	if (r == 0)
-		r = meta_put_i64(db, "partition_end_ns", until != NR_TIME_MAX ? until : last);
+	/* The window: the range asked for, else the partitions' windows, else (files given
+	 * with --db have none) the span of the data itself. */
+	if (since == NR_TIME_MIN && first != NR_TIME_MAX)
+		since = first;
+	if (until == NR_TIME_MAX && last != NR_TIME_MIN)
+		until = last;
+	if (r == 0 && since != NR_TIME_MIN)
+		r = meta_put_i64(db, "partition_start_ns", since);
+	else if (r == 0)
+		r = exec_out(db, "INSERT OR REPLACE INTO out.meta(key, value) SELECT 'partition_start_ns', "
+				 "min(t) FROM (SELECT min(ts_start_ns) t FROM out.flows UNION ALL SELECT "
+				 "min(ts_ns) FROM out.conntrack UNION ALL SELECT min(ts_ns) FROM out.sockets "
+				 "UNION ALL SELECT min(ts_ns) FROM out.snapshots UNION ALL SELECT "
+				 "min(ts_start_ns) FROM out.gaps UNION ALL SELECT min(ts_ns) FROM out.health)");
+	if (r == 0 && until != NR_TIME_MAX)
+		r = meta_put_i64(db, "partition_end_ns", until);
+	else if (r == 0)
+		r = exec_out(db, "INSERT OR REPLACE INTO out.meta(key, value) SELECT 'partition_end_ns', "
+				 "max(t) FROM (SELECT max(ts_end_ns) t FROM out.flows UNION ALL SELECT "
+				 "max(ts_ns) FROM out.conntrack UNION ALL SELECT max(ts_ns) FROM out.sockets "
+				 "UNION ALL SELECT max(ts_ns) FROM out.snapshots UNION ALL SELECT "
+				 "max(ts_end_ns) FROM out.gaps UNION ALL SELECT max(ts_ns) FROM out.health)");
 	if (r == 0)
 		r = meta_put_i64(db, "exported_ns", nr_now_ns());
 	if (r == 0 && since != NR_TIME_MIN)
@@ -389,6 +410,9 @@ int nr_cmd_export(struct nr_cli *cli, int argc, char **argv)
 		r = exec_out(nr_catalog_db(cli->cat), "DETACH out");
 	if (r == 0)
 		r = check_file(tmp);
+	/* Immutable like a closed partition: netrec --db reads it as one. */
+	if (r == 0 && chmod(tmp, 0444) < 0)
+		r = nr_cli_error("export: chmod %s: %m", tmp);
 	if (r == 0 && rename(tmp, out) < 0)
 		r = nr_cli_error("export: cannot rename %s to %s: %m", tmp, out);
 	if (r == 0) {

@@ -23,16 +23,19 @@ static int64_t count_rows(struct nr_cli *cli, const char *table)
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM \"%s\" WHERE %s", table,
 		 ranged ? nr_catalog_time_sql(table) : "1");
 	for (size_t i = 0; i < nr_catalog_count(cli->cat); i++) {
-		const struct nr_cat_part *p = nr_catalog_part(cli->cat, i);
 		sqlite3 *db;
 		sqlite3_stmt *st;
 
-		if (p->start_ns > until)
-			continue; /* kept only for gaps recorded later */
+		/* Gaps are recorded when a blind period ends: later partitions may hold them. */
+		if (strcmp(table, "gaps") != 0 && !nr_catalog_part_in_range(cli->cat, i))
+			continue;
 		db = nr_catalog_part_db(cli->cat, i);
 		if (!db)
 			continue;
 		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+			/* A partition of an older schema may lack a table: nothing to count. */
+			if (strncmp(sqlite3_errmsg(db), "no such table", 13) == 0)
+				continue;
 			nr_catalog_part_fail(cli->cat, i, sqlite3_errmsg(db));
 			continue;
 		}
@@ -94,7 +97,7 @@ static int summary(struct nr_cli *cli, struct nr_out *o)
 	for (size_t i = 0; i < n; i++) {
 		const struct nr_cat_part *p = nr_catalog_part(cli->cat, i);
 
-		if (p->start_ns > until && p->start_ns != NR_TIME_MIN)
+		if (!nr_catalog_part_in_range(cli->cat, i))
 			continue;
 		if (!used || p->start_ns < first)
 			first = p->start_ns;
@@ -219,7 +222,7 @@ int nr_cmd_info(struct nr_cli *cli, int argc, char **argv)
 		r = partitions(cli, o);
 	nr_out_free(o);
 	if (r < 0)
-		return nr_cli_error("cannot write the output: %s", strerror(-r));
+		return nr_cli_output_error(r);
 	r = nr_cli_query(cli, NULL,
 			 "SELECT source, reason, count(*) AS gaps, sum(lost) AS lost, "
 			 "min(ts_start_ns) AS first_ns, max(ts_end_ns) AS last_ns FROM gaps "

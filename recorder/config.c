@@ -303,6 +303,8 @@ int nr_config_parse_args(struct nr_config *c, int argc, char **argv, char *err, 
 	char msg[512];
 	int opt, idx, r;
 
+	c->argc = argc;
+	c->argv = argv;
 	/* Pass 1: --config, --help, --version and unknown options. */
 	opterr = 0;
 	optind = 1;

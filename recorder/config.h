@@ -40,6 +40,9 @@ struct nr_config {
 	int64_t health_ns;
 	char *config_path; /* NULL: the default path if it exists */
 	bool config_path_given;
+	/* The command line, kept so a reload applies it over the file again. */
+	int argc;
+	char **argv;
 };
 
 void nr_config_init(struct nr_config *c);

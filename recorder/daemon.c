@@ -117,6 +117,8 @@ static void health_add(struct nr_daemon *d, enum nr_source_id src, int64_t now,
 	struct nr_record r;
 
 	nr_record_health(&r, src, now, metric, v);
+	/* About @src, but produced (and counted in the queue) by the recorder. */
+	r.source = NR_SRC_RECORDER;
 	nr_daemon_emit(d, &r);
 }
 
@@ -179,7 +181,8 @@ static void reload(struct nr_daemon *d)
 		return;
 	}
 	nr_config_init(&fresh);
-	if (nr_config_load(&fresh, d->cfg->config_path, err, sizeof(err)) < 0) {
+	/* The file, then the command line over it again: options given at start still win. */
+	if (nr_config_parse_args(&fresh, d->cfg->argc, d->cfg->argv, err, sizeof(err)) != 0) {
 		log_error("SIGHUP: %s; keeping the current settings", err);
 		nr_config_clear(&fresh);
 		return;
@@ -322,6 +325,7 @@ int nr_daemon_run(struct nr_config *c)
 		.retention_age_ns = c->retention_age_ns,
 		.retention_bytes = c->retention_bytes,
 		.synthetic = c->synthetic_rate > 0,
+		.downtime_ns = 2 * c->health_ns + 5 * NR_NS_PER_SEC,
 		.version = NETREC_VERSION,
 	};
 	char srcs[128];

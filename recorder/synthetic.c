@@ -19,7 +19,7 @@
 
 #define TICK_NS (10 * NR_NS_PER_MS)
 #define SNAPSHOT_EVERY 500 /* records between two topology snapshots */
-#define GAP_EVERY 5000 /* records between two synthetic gaps */
+#define GAP_EVERY 20011 /* records between two synthetic gaps */
 
 struct synth {
 	uint64_t rng;
@@ -184,6 +184,9 @@ static void make_sock(struct synth *s, int64_t now, struct nr_record *r)
 static int emit(struct nr_daemon *d, struct synth *s, struct nr_record *r)
 {
 	r->source = NR_SRC_SYNTHETIC;
+	if (r->table >= NR_T_SNAPSHOTS && r->table <= NR_T_LISTENERS &&
+	    !(r->table == NR_T_LISTENERS && r->listener.port == 53))
+		r->flags |= NR_REC_MORE; /* the snapshot's group ends with its last listener */
 	s->made++;
 	if (nr_daemon_emit(d, r) < 0) {
 		s->dropped++;

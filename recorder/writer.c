@@ -40,6 +40,7 @@ struct nr_writer {
 	uint64_t txn_src[NR_SRC_COUNT];
 	int64_t txn_start_mono;
 
+	bool in_group; /* the last record written had NR_REC_MORE */
 	bool blind;
 	int64_t blind_since_ns, next_retry_mono;
 	int64_t last_blind_log_mono; /* a store that flaps is logged once a minute, not per flap */
@@ -144,8 +145,8 @@ static void run_retention(struct nr_writer *w)
 
 		log_info("retention: deleted %s (%llu bytes)", del[i].name,
 			 (unsigned long long)del[i].size);
-		nr_record_health(&r, NR_SRC_RECORDER, now, "retention_deleted_start_ns",
-				 (double)del[i].start_ns);
+		nr_record_health(&r, NR_SRC_RECORDER, now, "retention_deleted_start_s",
+				 (double)(del[i].start_ns / NR_NS_PER_SEC));
 		internal_add(w, &r);
 		nr_record_health(&r, NR_SRC_RECORDER, now, "retention_deleted_bytes",
 				 (double)del[i].size);
@@ -155,6 +156,23 @@ static void run_retention(struct nr_writer *w)
 	w->st.partitions_deleted += n;
 	pthread_mutex_unlock(&w->lock);
 	nr_store_list_free(del, n);
+}
+
+/* The recorder's own absence is a blind period too: "no data" must not read as "nothing
+ * happened". Health rows are written at least every health interval while it runs. */
+static void note_downtime(struct nr_writer *w)
+{
+	int64_t last, now = nr_now_ns();
+	struct nr_record r;
+
+	if (!w->o.downtime_ns || nr_store_last_seen(w->dir, &last) < 0)
+		return;
+	if (now - last <= w->o.downtime_ns)
+		return;
+	nr_record_gap(&r, NR_SRC_RECORDER, last, now, "recorder not running", NR_NONE);
+	internal_add(w, &r);
+	log_info("no recorder ran for %.0f s before this start; recorded as a gap",
+		 (double)(now - last) / NR_NS_PER_SEC);
 }
 
 /* ---- blind periods ------------------------------------------------------------------- */
@@ -274,6 +292,7 @@ static int write_one(struct nr_writer *w, const struct nr_record *rec)
 {
 	int r;
 
+	w->in_group = rec->flags & NR_REC_MORE;
 	if (w->blind) {
 		blind_count(w, rec);
 		return -EIO;
@@ -329,7 +348,12 @@ static void rollover_if_due(struct nr_writer *w)
 {
 	int r;
 
-	if (!w->cur || nr_now_ns() < nr_part_end_ns(w->cur))
+	int64_t now = nr_now_ns();
+
+	if (!w->cur || now < nr_part_end_ns(w->cur))
+		return;
+	/* Not in the middle of a group, unless its end is overdue (a source that died). */
+	if (w->in_group && now < nr_part_end_ns(w->cur) + NR_NS_PER_SEC)
 		return;
 	commit(w);
 	if (!w->cur)
@@ -337,7 +361,8 @@ static void rollover_if_due(struct nr_writer *w)
 	r = nr_part_close(w->cur, false);
 	w->cur = NULL;
 	if (r < 0)
-		log_warn("closing partition: %s", strerror(-r));
+		nr_log(r == -EBUSY ? NR_LOG_DEBUG : NR_LOG_WARN,
+		       "closing partition: %s (the finalizer will finish it)", strerror(-r));
 	finalizer_kick(w);
 	run_retention(w);
 }
@@ -416,6 +441,7 @@ static void *writer_thread(void *arg)
 		w->exit_status = -ENOMEM;
 		return NULL;
 	}
+	note_downtime(w);
 	finalizer_kick(w);
 	run_retention(w);
 	for (;;) {
@@ -425,8 +451,11 @@ static void *writer_thread(void *arg)
 		rollover_if_due(w);
 		flush_internal(w);
 		for (size_t i = 0; i < n; i++) {
+			bool grouped = w->in_group;
+
 			write_one(w, &buf[i]);
-			if (i % 256 == 255)
+			/* Roll over every few hundred records, and as soon as a group ends. */
+			if (i % 256 == 255 || grouped)
 				rollover_if_due(w);
 		}
 		if (w->txn_rows && nr_mono_ns() >= w->txn_start_mono + w->o.batch_ns)

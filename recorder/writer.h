@@ -23,6 +23,9 @@ struct nr_writer_opts {
 	int64_t retention_age_ns; /* 0: none */
 	uint64_t retention_bytes; /* 0: none */
 	bool synthetic; /* mark partitions synthetic in meta */
+	/* A silence in the store longer than this before the start is recorded as a gap,
+	 * "recorder not running" (0: not checked). */
+	int64_t downtime_ns;
 	const char *version;
 };
 

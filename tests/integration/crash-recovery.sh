@@ -38,12 +38,18 @@ ok "stored $stored synthetic rows; $queued had been queued at the last health sa
 # Leftovers: writable partitions with a -wal, whose windows are over.
 left=$(find "$D" -name '*.db' -perm -u+w | wc -l)
 [ "$left" -ge 1 ] || fail "expected a partition left open by the crash"
-start_recorder "$T/rec2.log" -d "$D" --partition 1s --synthetic 1000 --duration 3s --sources none
+# Down for longer than twice the health interval plus 5 s: the restart records the silence.
+sleep 8
+start_recorder "$T/rec2.log" -d "$D" --partition 1s --synthetic 1000 --duration 3s --sources none \
+	--health-interval 1s
 wait_exit "$RPID" 20 || fail "restarted netrecd exited with $?"
 integrity_all "$D"
 open=$(find "$D" -name '*.db' -perm -u+w | wc -l)
 [ "$open" -le 1 ] || fail "$open partitions still writable after the restart"
 ok "the restart finalized the $left partitions the crash left open (now $open writable)"
+down=$(q -d "$D" sql "SELECT round((ts_end_ns - ts_start_ns) / 1e9) FROM gaps WHERE reason = 'recorder not running'")
+[ -n "$down" ] && [ "${down%.*}" -ge 8 ] || fail "no 'recorder not running' gap for the 8 s down: '$down'"
+ok "the restart recorded ${down} s of 'recorder not running'"
 n2=$(produced "$T/rec2.log" flows)
 after2=$(q -d "$D" sql "SELECT count(*) FROM flows")
 assert_eq "$after2" $((after + n2)) "flows after the restart (before + new)"

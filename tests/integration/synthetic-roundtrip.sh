@@ -73,6 +73,14 @@ closed=$(find "$D" -name '*.db' -perm 0444 | wc -l)
 [ -z "$(ls "$D" | grep -e '-wal$' -e '-shm$' || true)" ] || fail "-wal/-shm left after exit"
 ok "$closed of $nparts partitions finalized, no -wal/-shm left"
 integrity_all "$D"
+# A topology snapshot and its rows stay in one partition, so time ranges find them together.
+for f in "$D"/*.db; do
+	o=$(sqlite3 "file:$f?mode=ro" "SELECT (SELECT count(*) FROM links WHERE snapshot_id NOT IN
+		(SELECT id FROM snapshots)) + (SELECT count(*) FROM listeners WHERE snapshot_id NOT IN
+		(SELECT id FROM snapshots))")
+	[ "$o" = 0 ] || fail "$f: $o topology rows without their snapshot"
+done
+ok "no topology row separated from its snapshot"
 
 # Export round trip: whole store, then a window, then a filter.
 "$NETREC" -d "$D" export -o "$T/all.db" 2>"$T/exp.log" || fail "export: $(cat "$T/exp.log")"

@@ -276,6 +276,9 @@ static void test_days_utc(void **state)
 	/* date -u -d 2026-11-21T03:00:30Z +%s */
 	expect_time("yesterday 03:00:30", now, SEC(1795230030));
 	expect_time("today 13:24:06", now, SEC(T0));
+	/* A bare clock is today. */
+	expect_time("03:00", now, SEC(1795316400));
+	expect_time(" 13:24:06 ", now, SEC(T0));
 	expect_time("today 13:24:06.75", now, SEC(T0) + 750000000);
 	/* Later today is fine: it is a point in time, not necessarily in the past. */
 	expect_time("today 23:59:59", now, SEC(T0_MIDNIGHT + 86399));
@@ -317,6 +320,11 @@ static void test_time_bad(void **state)
 		"today 3:00",
 		"today 03:60",
 		"today 03:00Z",
+		"3:00",
+		"03:00 x",
+		"03:00Z",
+		"24:00",
+		"03:60:00",
 		"yesterday 03:00:61",
 		"yesterday 03",
 		"ago",

@@ -387,6 +387,31 @@ int nr_schema_apply(sqlite3 *db)
 	return nr_schema_migrate(db, nr_schema_sql, nr_schema_sql_count);
 }
 
+int nr_schema_note_span(sqlite3 *db, const char *schema, const char *min_key,
+			const char *max_key)
+{
+	char *sql = sqlite3_mprintf(
+		"INSERT OR REPLACE INTO \"%w\".meta(key, value) SELECT %Q, min(t) FROM ("
+		"SELECT min(ts_start_ns) t FROM \"%w\".flows UNION ALL SELECT min(ts_ns) FROM \"%w\".conntrack "
+		"UNION ALL SELECT min(ts_ns) FROM \"%w\".sockets UNION ALL SELECT min(ts_ns) FROM \"%w\".snapshots "
+		"UNION ALL SELECT min(ts_start_ns) FROM \"%w\".gaps UNION ALL SELECT min(ts_ns) FROM \"%w\".health) "
+		"WHERE t IS NOT NULL;"
+		"INSERT OR REPLACE INTO \"%w\".meta(key, value) SELECT %Q, max(t) FROM ("
+		"SELECT max(ts_end_ns) t FROM \"%w\".flows UNION ALL SELECT max(ts_ns) FROM \"%w\".conntrack "
+		"UNION ALL SELECT max(ts_ns) FROM \"%w\".sockets UNION ALL SELECT max(ts_ns) FROM \"%w\".snapshots "
+		"UNION ALL SELECT max(ts_end_ns) FROM \"%w\".gaps UNION ALL SELECT max(ts_ns) FROM \"%w\".health) "
+		"WHERE t IS NOT NULL;",
+		schema, min_key, schema, schema, schema, schema, schema, schema, schema, max_key, schema,
+		schema, schema, schema, schema, schema);
+	int r;
+
+	if (!sql)
+		return -ENOMEM;
+	r = exec(db, sql);
+	sqlite3_free(sql);
+	return r;
+}
+
 int nr_schema_build_indexes(sqlite3 *db)
 {
 	/* Lookup indexes, built once when a partition closes: on the open partition they would
@@ -967,16 +992,7 @@ static int finalize_db(sqlite3 *db, const char *path)
 		return r;
 	r = nr_schema_build_indexes(db);
 	if (r >= 0)
-		r = exec(db, "INSERT OR REPLACE INTO meta(key, value) SELECT 'data_min_ns', min(t) FROM ("
-			     "SELECT min(ts_start_ns) t FROM flows UNION ALL SELECT min(ts_ns) FROM "
-			     "conntrack UNION ALL SELECT min(ts_ns) FROM sockets UNION ALL SELECT "
-			     "min(ts_ns) FROM snapshots UNION ALL SELECT min(ts_start_ns) FROM gaps "
-			     "UNION ALL SELECT min(ts_ns) FROM health);"
-			     "INSERT OR REPLACE INTO meta(key, value) SELECT 'data_max_ns', max(t) FROM ("
-			     "SELECT max(ts_end_ns) t FROM flows UNION ALL SELECT max(ts_ns) FROM "
-			     "conntrack UNION ALL SELECT max(ts_ns) FROM sockets UNION ALL SELECT "
-			     "max(ts_ns) FROM snapshots UNION ALL SELECT max(ts_end_ns) FROM gaps "
-			     "UNION ALL SELECT max(ts_ns) FROM health);");
+		r = nr_schema_note_span(db, "main", "data_min_ns", "data_max_ns");
 	if (r >= 0)
 		r = meta_set_i64(db, "finalized_ns", nr_now_ns());
 	if (r >= 0)

@@ -123,6 +123,13 @@ int nr_schema_apply(struct sqlite3 *db);
  */
 int nr_schema_migrate(struct sqlite3 *db, const char *const *scripts, size_t nscripts);
 
+/*
+ * Writes the earliest and latest row times of database @schema ("main", "out") into its meta
+ * under @min_key and @max_key (nothing when it has no rows). Returns 0 or -errno.
+ */
+int nr_schema_note_span(struct sqlite3 *db, const char *schema, const char *min_key,
+			const char *max_key);
+
 /* Builds the lookup indexes (finalization, export). Returns 0 or -EIO. */
 int nr_schema_build_indexes(struct sqlite3 *db);
 

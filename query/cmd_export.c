@@ -164,26 +164,18 @@ static int write_meta(struct nr_cli *cli, const char *filter_text)
 		r = meta_put(db, "netrec_version", NETREC_VERSION);
 	/* The window: the range asked for, else the partitions' windows, else (files given
 	 * with --db have none) the span of the data itself. */
-	if (since == NR_TIME_MIN && first != NR_TIME_MAX)
-		since = first;
-	if (until == NR_TIME_MAX && last != NR_TIME_MIN)
-		until = last;
-	if (r == 0 && since != NR_TIME_MIN)
-		r = meta_put_i64(db, "partition_start_ns", since);
-	else if (r == 0)
-		r = exec_out(db, "INSERT OR REPLACE INTO out.meta(key, value) SELECT 'partition_start_ns', "
-				 "min(t) FROM (SELECT min(ts_start_ns) t FROM out.flows UNION ALL SELECT "
-				 "min(ts_ns) FROM out.conntrack UNION ALL SELECT min(ts_ns) FROM out.sockets "
-				 "UNION ALL SELECT min(ts_ns) FROM out.snapshots UNION ALL SELECT "
-				 "min(ts_start_ns) FROM out.gaps UNION ALL SELECT min(ts_ns) FROM out.health)");
-	if (r == 0 && until != NR_TIME_MAX)
-		r = meta_put_i64(db, "partition_end_ns", until);
-	else if (r == 0)
-		r = exec_out(db, "INSERT OR REPLACE INTO out.meta(key, value) SELECT 'partition_end_ns', "
-				 "max(t) FROM (SELECT max(ts_end_ns) t FROM out.flows UNION ALL SELECT "
-				 "max(ts_ns) FROM out.conntrack UNION ALL SELECT max(ts_ns) FROM out.sockets "
-				 "UNION ALL SELECT max(ts_ns) FROM out.snapshots UNION ALL SELECT "
-				 "max(ts_end_ns) FROM out.gaps UNION ALL SELECT max(ts_ns) FROM out.health)");
+	if (r == 0 && (since != NR_TIME_MIN || first != NR_TIME_MAX))
+		r = meta_put_i64(db, "partition_start_ns", since != NR_TIME_MIN ? since : first);
+	if (r == 0 && (until != NR_TIME_MAX || last != NR_TIME_MIN))
+		r = meta_put_i64(db, "partition_end_ns", until != NR_TIME_MAX ? until : last);
+	if (r == 0 && first == NR_TIME_MIN && since == NR_TIME_MIN)
+		r = nr_schema_note_span(db, "out", "partition_start_ns", "data_max_ns") < 0
+			    ? nr_cli_error("export: %s", sqlite3_errmsg(db))
+			    : 0;
+	if (r == 0 && last == NR_TIME_MAX && until == NR_TIME_MAX)
+		r = nr_schema_note_span(db, "out", "data_min_ns", "partition_end_ns") < 0
+			    ? nr_cli_error("export: %s", sqlite3_errmsg(db))
+			    : 0;
 	if (r == 0)
 		r = meta_put_i64(db, "exported_ns", nr_now_ns());
 	if (r == 0 && since != NR_TIME_MIN)

@@ -395,12 +395,12 @@ int nr_schema_note_span(sqlite3 *db, const char *schema, const char *min_key,
 		"SELECT min(ts_start_ns) t FROM \"%w\".flows UNION ALL SELECT min(ts_ns) FROM \"%w\".conntrack "
 		"UNION ALL SELECT min(ts_ns) FROM \"%w\".sockets UNION ALL SELECT min(ts_ns) FROM \"%w\".snapshots "
 		"UNION ALL SELECT min(ts_start_ns) FROM \"%w\".gaps UNION ALL SELECT min(ts_ns) FROM \"%w\".health) "
-		"WHERE t IS NOT NULL;"
+		"HAVING min(t) IS NOT NULL;"
 		"INSERT OR REPLACE INTO \"%w\".meta(key, value) SELECT %Q, max(t) FROM ("
 		"SELECT max(ts_end_ns) t FROM \"%w\".flows UNION ALL SELECT max(ts_ns) FROM \"%w\".conntrack "
 		"UNION ALL SELECT max(ts_ns) FROM \"%w\".sockets UNION ALL SELECT max(ts_ns) FROM \"%w\".snapshots "
 		"UNION ALL SELECT max(ts_end_ns) FROM \"%w\".gaps UNION ALL SELECT max(ts_ns) FROM \"%w\".health) "
-		"WHERE t IS NOT NULL;",
+		"HAVING max(t) IS NOT NULL;",
 		schema, min_key, schema, schema, schema, schema, schema, schema, schema, max_key, schema,
 		schema, schema, schema, schema, schema);
 	int r;
@@ -659,10 +659,15 @@ int nr_part_begin(struct nr_part *p)
 
 int nr_part_commit(struct nr_part *p)
 {
-	int r;
+	int moved = 0, r;
 
 	if (!p->in_txn)
 		return 0;
+	/* A deleted (or renamed) file still takes commits through its open descriptor, into
+	 * nothing anyone can read: treat it as a store that cannot be written. */
+	if (sqlite3_file_control(p->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+	    moved)
+		return -ENOENT;
 	r = exec(p->db, "COMMIT");
 	if (r == 0)
 		p->in_txn = false;

@@ -77,6 +77,12 @@ static int parse_sources(const char *v, unsigned *ret)
 	dup = strdup(v);
 	if (!dup)
 		return -ENOMEM;
+	if (!strtok_r(dup, ", ", &save)) {
+		free(dup);
+		return -EINVAL; /* no names at all: say "none" to mean none */
+	}
+	strcpy(dup, v);
+	save = NULL;
 	for (tok = strtok_r(dup, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
 		size_t i;
 
@@ -228,9 +234,15 @@ int nr_config_load(struct nr_config *c, const char *path, char *err, size_t errl
 		return r;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		char *s = trim(line), *eq;
+		char *s, *eq;
 
 		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+			r = -EINVAL;
+			break;
+		}
+		s = trim(line);
 		if (!*s || *s == '#')
 			continue;
 		eq = strchr(s, '=');
@@ -245,6 +257,10 @@ int nr_config_load(struct nr_config *c, const char *path, char *err, size_t errl
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
 			break;
 		}
+	}
+	if (r == 0 && ferror(f)) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 	}
 	fclose(f);
 	return r;
@@ -307,7 +323,7 @@ int nr_config_parse_args(struct nr_config *c, int argc, char **argv, char *err, 
 	c->argv = argv;
 	/* Pass 1: --config, --help, --version and unknown options. */
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then also forgets a half-scanned option cluster */
 	while ((opt = getopt_long(argc, argv, ":c:d:hV", opts, &idx)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -326,7 +342,10 @@ int nr_config_parse_args(struct nr_config *c, int argc, char **argv, char *err, 
 			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 			return -EINVAL;
 		case '?':
-			snprintf(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+			if (optopt)
+				snprintf(err, errlen, "unknown option '-%c' (see --help)", optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
 			return -EINVAL;
 		default:
 			break;
@@ -349,7 +368,7 @@ int nr_config_parse_args(struct nr_config *c, int argc, char **argv, char *err, 
 			return -EINVAL;
 	}
 	/* Pass 2: the options, over the file. */
-	optind = 1;
+	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":c:d:hV", opts, &idx)) != -1) {
 		const char *key = NULL;
 

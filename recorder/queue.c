@@ -84,7 +84,10 @@ int nr_queue_push(struct nr_queue *q, const struct nr_record *r)
 	struct pending_loss *pl = &q->pending[src];
 	int ret = 0;
 
+	size_t before;
+
 	pthread_mutex_lock(&q->lock);
+	before = q->count;
 	/* A pending loss needs one slot for its gap record, plus one for @r. */
 	if (q->closed || q->count + (pl->lost ? 2 : 1) > q->cap) {
 		int64_t now = nr_now_ns();
@@ -107,7 +110,7 @@ int nr_queue_push(struct nr_queue *q, const struct nr_record *r)
 	}
 	put_locked(q, r);
 	q->pushed[src]++;
-	if (q->count == 1 || q->count % QUEUE_WAKE_CHUNK == 0)
+	if (before == 0 || q->count / QUEUE_WAKE_CHUNK != before / QUEUE_WAKE_CHUNK)
 		wake_locked(q);
 out:
 	pthread_mutex_unlock(&q->lock);
@@ -117,11 +120,13 @@ out:
 size_t nr_queue_pop(struct nr_queue *q, struct nr_record *out, size_t max,
 		    int64_t deadline_mono_ns)
 {
-	struct timespec ts = {
-		.tv_sec = deadline_mono_ns / NR_NS_PER_SEC,
-		.tv_nsec = deadline_mono_ns % NR_NS_PER_SEC,
-	};
+	struct timespec ts;
 	size_t n = 0;
+
+	if (deadline_mono_ns < 0)
+		deadline_mono_ns = 0;
+	ts.tv_sec = deadline_mono_ns / NR_NS_PER_SEC;
+	ts.tv_nsec = deadline_mono_ns % NR_NS_PER_SEC;
 
 	pthread_mutex_lock(&q->lock);
 	while (q->count == 0 && !q->closed) {
@@ -130,7 +135,7 @@ size_t nr_queue_pop(struct nr_queue *q, struct nr_record *out, size_t max,
 		q->waiting = true;
 		rc = pthread_cond_timedwait(&q->cond, &q->lock, &ts);
 		q->waiting = false;
-		if (rc == ETIMEDOUT)
+		if (rc != 0) /* ETIMEDOUT, or EINVAL for a deadline it cannot take */
 			break;
 	}
 	while (n < max && q->count > 0) {

@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
+#include "addr.h"
 #include "cli.h"
 #include "netrec-config.h"
 #include "nrtime.h"
@@ -258,8 +261,17 @@ static void anon_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		   strncmp(a, "127.", 4) == 0) {
 		snprintf(buf, sizeof(buf), "%s", a);
 	} else if (strchr(a, ':')) {
-		snprintf(buf, sizeof(buf), "2001:db8::%x:%x", (unsigned)(n >> 16) & 0xffff,
-			 (unsigned)n & 0xffff);
+		struct nr_addr x = { .family = AF_INET6 };
+
+		/* 2001:db8::/32 plus the number, in canonical text like every stored address. */
+		x.bytes[0] = 0x20;
+		x.bytes[1] = 0x01;
+		x.bytes[2] = 0x0d;
+		x.bytes[3] = 0xb8;
+		for (int i = 0; i < 8; i++)
+			x.bytes[15 - i] = (uint8_t)((uint64_t)n >> (8 * i));
+		if (nr_addr_format(&x, buf, sizeof(buf)) < 0)
+			snprintf(buf, sizeof(buf), "2001:db8::");
 	} else {
 		/* 198.18.0.0/15 holds 131072 addresses; beyond that, wrap (documented). */
 		n %= 131072;
@@ -315,7 +327,10 @@ static int anonymize(sqlite3 *db)
 		if (r)
 			return r;
 	}
+	/* The filter as typed may name real addresses. */
 	return exec_out(db, "UPDATE out.meta SET value = '' WHERE key IN ('host', 'boot_id', 'kernel');"
+			    "UPDATE out.meta SET value = '(anonymized)' WHERE key = 'export_filter' AND "
+			    "value != '';"
 			    "INSERT OR REPLACE INTO out.meta(key, value) VALUES ('anonymized', '1');"
 			    "DROP TABLE temp.anon_map");
 }

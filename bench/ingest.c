@@ -11,8 +11,11 @@
  * connection is checkpointed and closed. The producer never overruns the queue (it waits when
  * the queue is nearly full, as a benchmark may and a collector may not), so nothing is lost:
  * the run checks drops == 0, no gap rows, and that every row is in the store.
+ * Each run also prints the CPU seconds spent while timed: the pipeline's writer (the process
+ * less the producer thread), its producer, and the plain loop. A run that crosses an hour
+ * boundary writes two partitions (partitions=2) and is perturbed by the finalizer: rerun it.
  * After the last run it also times the finalization of the pipeline's partition (lookup
- * indexes, ANALYZE), as the recorder does it at rollover.
+ * indexes, ANALYZE), as the recorder's finalizer thread does it after rollover.
  * Prints figures; it does not pass or fail on time (exit status 1 only if rows were lost).
  */
 #include <errno.h>

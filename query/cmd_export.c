@@ -222,7 +222,7 @@ out:
 /*
  * Anonymization: every distinct address becomes a documentation address, the same one
  * wherever it appears in the export (so joins and NAT pairs still line up): IPv4 from
- * 198.18.0.0/15, IPv6 from 2001:db8::/32. Loopback, unspecified and link-local-multicast
+ * 198.18.0.0/15, IPv6 from 2001:db8:ffff::/48. Loopback, unspecified and link-local-multicast
  * style addresses that identify nothing are kept. MAC addresses become 02:00:00:xx:xx:xx,
  * and meta host, boot_id and kernel are blanked.
  */
@@ -262,11 +262,14 @@ static void anon_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	} else if (strchr(a, ':')) {
 		struct nr_addr x = { .family = AF_INET6 };
 
-		/* 2001:db8::/32 plus the number, in canonical text like every stored address. */
+		/* 2001:db8:ffff::/48 plus the number, in canonical text like every stored
+		 * address. */
 		x.bytes[0] = 0x20;
 		x.bytes[1] = 0x01;
 		x.bytes[2] = 0x0d;
 		x.bytes[3] = 0xb8;
+		x.bytes[4] = 0xff;
+		x.bytes[5] = 0xff;
 		for (int i = 0; i < 8; i++)
 			x.bytes[15 - i] = (uint8_t)((uint64_t)n >> (8 * i));
 		if (nr_addr_format(&x, buf, sizeof(buf)) < 0)

@@ -3,6 +3,7 @@
  * common/addr: parse and canonical text of IPv4/IPv6, CIDR parse and containment at every
  * byte and bit boundary, MAC text.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,6 +75,24 @@ static void test_parse_invalid(void **state)
 	}
 	assert_int_equal(nr_addr_parse(NULL, &a), -EINVAL);
 	assert_int_equal(nr_addr_parse("10.0.0.1", NULL), -EINVAL);
+}
+
+/* IPv4 is formatted by hand for speed: it must match inet_ntop for every octet value in every
+ * position. */
+static void test_format_v4_matches_inet_ntop(void **state)
+{
+	(void)state;
+	for (int pos = 0; pos < 4; pos++)
+		for (int v = 0; v < 256; v++) {
+			struct nr_addr a = { .family = AF_INET };
+			char want[INET_ADDRSTRLEN], got[NR_ADDR_STRLEN];
+
+			for (int k = 0; k < 4; k++)
+				a.bytes[k] = (uint8_t)(k == pos ? v : (v * 7 + k * 61) & 0xff);
+			assert_non_null(inet_ntop(AF_INET, a.bytes, want, sizeof(want)));
+			assert_int_equal(nr_addr_format(&a, got, sizeof(got)), (int)strlen(want));
+			assert_string_equal(got, want);
+		}
 }
 
 static void test_format_edges(void **state)
@@ -220,6 +239,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_format),  cmocka_unit_test(test_parse_bytes),
 		cmocka_unit_test(test_parse_invalid), cmocka_unit_test(test_format_edges),
+		cmocka_unit_test(test_format_v4_matches_inet_ntop),
 		cmocka_unit_test(test_cidr_parse),    cmocka_unit_test(test_cidr_invalid),
 		cmocka_unit_test(test_cidr_contains), cmocka_unit_test(test_mac),
 	};

@@ -352,7 +352,8 @@ static void run_plain(const struct nr_record *recs, size_t n, struct result *res
 	snprintf(path, sizeof(path), "%s", nr_part_path(p));
 	nr_part_close(p, false);
 
-	check(NULL, sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), "open");
+	check(NULL, sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL),
+	      "open"); /* the same flags as the store: a fair baseline */
 	/* The store's pragmas for the open partition. */
 	check(db, sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
 			       "PRAGMA cache_size = -16384; PRAGMA journal_size_limit = 67108864;",

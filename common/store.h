@@ -65,6 +65,7 @@ struct nr_meta_info {
 };
 void nr_meta_info_fill(struct nr_meta_info *m, const char *version, bool synthetic);
 
+/* A partition open for writing. Not thread-safe: one thread at a time (the writer). */
 struct nr_part;
 
 /*

@@ -30,6 +30,9 @@
 #include "record.h"
 #include "store.h"
 
+#define TESTDIR_PREFIX "/tmp/nr-ut-store-XXXXXX"
+#include "testdir.h"
+
 #define SEC(x) ((int64_t)(x) * NR_NS_PER_SEC)
 /* 2026-11-22T13:00:00Z and 2020-01-01T00:00:00Z (date -u -d ... +%s). */
 #define T2026 SEC(1795352400)
@@ -37,44 +40,6 @@
 #define HOUR SEC(3600)
 
 /* ---- helpers ------------------------------------------------------------------------- */
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *tmpdir;
-
-static int tmpdir_setup(void **state)
-{
-	char tmpl[] = "/tmp/nr-ut-store-XXXXXX";
-
-	assert_non_null(mkdtemp(tmpl));
-	tmpdir = strdup(tmpl);
-	assert_non_null(tmpdir);
-	return 0;
-}
-
-static int tmpdir_teardown(void **state)
-{
-	rm_rf(tmpdir);
-	free(tmpdir);
-	tmpdir = NULL;
-	return 0;
-}
-
-static char *path_in(const char *dir, const char *name)
-{
-	char *p;
-
-	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-	return p;
-}
 
 static bool exists(const char *path)
 {

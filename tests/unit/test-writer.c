@@ -36,50 +36,15 @@
 #include "store.h"
 #include "writer.h"
 
+#define TESTDIR_PREFIX "/tmp/nr-ut-writer-XXXXXX"
+#include "testdir.h"
+
 #define MS(x) ((int64_t)(x) * NR_NS_PER_MS)
 #define SEC(x) ((int64_t)(x) * NR_NS_PER_SEC)
 #define HOUR SEC(3600)
 #define T2020 SEC(1577836800) /* 2020-01-01T00:00:00Z */
 
 /* ---- helpers ------------------------------------------------------------------------- */
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *tmpdir;
-
-static int tmpdir_setup(void **state)
-{
-	char tmpl[] = "/tmp/nr-ut-writer-XXXXXX";
-
-	assert_non_null(mkdtemp(tmpl));
-	tmpdir = strdup(tmpl);
-	assert_non_null(tmpdir);
-	return 0;
-}
-
-static int tmpdir_teardown(void **state)
-{
-	rm_rf(tmpdir);
-	free(tmpdir);
-	tmpdir = NULL;
-	return 0;
-}
-
-static char *path_in(const char *dir, const char *name)
-{
-	char *p;
-
-	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-	return p;
-}
 
 static bool side_exists(const char *path, const char *suffix)
 {

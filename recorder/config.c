@@ -222,8 +222,10 @@ static char *trim(char *s)
 
 int nr_config_load(struct nr_config *c, const char *path, char *err, size_t errlen)
 {
-	char line[4096], msg[512];
+	char msg[512] = "", *line = NULL;
 	unsigned lineno = 0;
+	size_t cap = 0;
+	ssize_t n;
 	FILE *f;
 	int r = 0;
 
@@ -233,12 +235,18 @@ int nr_config_load(struct nr_config *c, const char *path, char *err, size_t errl
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return r;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	errno = 0;
+	while ((n = getline(&line, &cap, f)) != -1) {
 		char *s, *eq;
 
 		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+		if (memchr(line, '\0', (size_t)n)) {
+			snprintf(err, errlen, "%s:%u: a NUL byte in the line", path, lineno);
+			r = -EINVAL;
+			break;
+		}
+		if (n > 4096) {
+			snprintf(err, errlen, "%s:%u: line too long (over 4096 bytes)", path, lineno);
 			r = -EINVAL;
 			break;
 		}
@@ -254,14 +262,16 @@ int nr_config_load(struct nr_config *c, const char *path, char *err, size_t errl
 		*eq = '\0';
 		r = nr_config_set(c, trim(s), trim(eq + 1), msg, sizeof(msg));
 		if (r < 0) {
-			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
+			snprintf(err, errlen, "%s:%u: %s", path, lineno,
+				 r == -ENOMEM ? "out of memory" : msg);
 			break;
 		}
 	}
 	if (r == 0 && ferror(f)) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		r = errno ? -errno : -EIO;
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
 	}
+	free(line);
 	fclose(f);
 	return r;
 }

@@ -7,7 +7,7 @@ set -eu
 packages="
 	meson ninja-build pkg-config gcc libc6-dev python3
 	libsqlite3-dev sqlite3
-	libbpf-dev libelf-dev zlib1g-dev clang llvm bpftool
+	libbpf-dev libelf-dev zlib1g-dev clang llvm libclang-rt-14-dev bpftool
 	libmnl-dev libnetfilter-conntrack-dev
 	libnl-3-dev libnl-route-3-dev
 	libcmocka-dev

@@ -446,6 +446,25 @@ static void test_load_directory(void **state)
  * pieces: the first piece is applied as a setting of its own (data-dir truncated to 4 KiB),
  * and the error is reported against the wrong line number with a misleading message.
  */
+/* A NUL byte in a line (found by reading the fuzzer's target): refused, naming the line. */
+static void test_load_nul_byte(void **state)
+{
+	static const char text[] = "# a\0b\npartition = 1h\n";
+	char err[1024] = "", *path, want[1024];
+	FILE *f;
+
+	(void)state;
+	assert_true(asprintf(&path, "%s/nul.conf", tmpdir) > 0);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+	fclose(f);
+	assert_int_equal(nr_config_load(&cfg, path, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:1: a NUL byte in the line", path);
+	assert_string_equal(err, want);
+	free(path);
+}
+
 static void test_load_long_line(void **state)
 {
 	size_t n = 5000;
@@ -772,6 +791,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_long_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_nul_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_args_override_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_args_order_and_forms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_args_every_option, setup, teardown),

@@ -90,8 +90,11 @@ struct part {
 	bool present_known[16];
 	sqlite3 *db;
 	uint64_t last_use;
+	/* Idle statements only: a cursor takes one out while it reads (no two cursors ever share a
+	 * statement, as in a self-join) and gives it back when done. */
 	struct cached_stmt cache[STMT_CACHE];
 	unsigned cache_next;
+	unsigned users; /* statements taken out by cursors: the connection must stay open */
 };
 
 struct nr_catalog {
@@ -121,7 +124,8 @@ static void part_close(struct nr_catalog *c, struct part *p)
 		p->cache[i].sql = NULL;
 	}
 	if (p->db) {
-		sqlite3_close(p->db);
+		/* _v2: statements still held by cursors keep it alive until they are finalized. */
+		sqlite3_close_v2(p->db);
 		p->db = NULL;
 		c->nopen--;
 	}
@@ -177,7 +181,7 @@ static void evict(struct nr_catalog *c)
 	for (size_t i = 0; i < c->nparts; i++) {
 		struct part *p = &c->parts[i];
 
-		if (p->db && (!lru || p->last_use < lru->last_use))
+		if (p->db && !p->users && (!lru || p->last_use < lru->last_use))
 			lru = p;
 	}
 	if (lru)
@@ -211,7 +215,7 @@ sqlite3 *nr_catalog_part_db(struct nr_catalog *c, size_t i)
 	}
 	if (rc != SQLITE_OK) {
 		snprintf(why, sizeof(why), "%s", p->db ? sqlite3_errmsg(p->db) : "out of memory");
-		if (p->db && !c->nopen)
+		if (p->db)
 			c->nopen++;
 		nr_catalog_part_fail(c, i, why);
 		return NULL;
@@ -234,39 +238,61 @@ sqlite3 *nr_catalog_part_db(struct nr_catalog *c, size_t i)
 	return p->db;
 }
 
-static sqlite3_stmt *part_stmt(struct nr_catalog *c, size_t i, const char *sql)
+/* Takes a statement for @sql on partition @i: an idle cached one, or a new one. The caller
+ * owns it until stmt_give(). */
+static sqlite3_stmt *stmt_take(struct nr_catalog *c, size_t i, const char *sql)
 {
 	struct part *p = &c->parts[i];
-	struct cached_stmt *slot;
 	sqlite3 *db = nr_catalog_part_db(c, i);
+	sqlite3_stmt *st = NULL;
 	int rc;
 
 	if (!db)
 		return NULL;
 	for (int k = 0; k < STMT_CACHE; k++)
 		if (p->cache[k].sql && strcmp(p->cache[k].sql, sql) == 0) {
-			sqlite3_reset(p->cache[k].st);
-			sqlite3_clear_bindings(p->cache[k].st);
-			return p->cache[k].st;
+			st = p->cache[k].st;
+			free(p->cache[k].sql);
+			p->cache[k].sql = NULL;
+			p->cache[k].st = NULL;
+			p->users++;
+			return st;
 		}
-	slot = &p->cache[p->cache_next++ % STMT_CACHE];
-	sqlite3_finalize(slot->st);
-	free(slot->sql);
-	slot->st = NULL;
-	slot->sql = strdup(sql);
-	if (!slot->sql)
-		return NULL;
-	rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->st, NULL);
+	rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
 	if (rc != SQLITE_OK) {
 		char why[300];
 
 		snprintf(why, sizeof(why), "%s", sqlite3_errmsg(db));
-		free(slot->sql);
-		slot->sql = NULL;
+		sqlite3_finalize(st);
 		nr_catalog_part_fail(c, i, why);
 		return NULL;
 	}
-	return slot->st;
+	p->users++;
+	return st;
+}
+
+/* Gives back a statement from stmt_take(): kept idle for reuse, or finalized. */
+static void stmt_give(struct nr_catalog *c, size_t i, sqlite3_stmt *st)
+{
+	struct part *p = &c->parts[i];
+	struct cached_stmt *slot;
+	char *sql;
+
+	if (!st)
+		return;
+	p->users--;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	sql = p->db && !p->info.bad && sqlite3_db_handle(st) == p->db ? strdup(sqlite3_sql(st)) : NULL;
+	if (!sql) {
+		sqlite3_finalize(st);
+		return;
+	}
+	slot = &p->cache[p->cache_next++ % STMT_CACHE];
+	sqlite3_finalize(slot->st);
+	free(slot->sql);
+	slot->st = st;
+	slot->sql = sql;
 }
 
 /* Can partition @p hold a row of time in [lo, hi]? */
@@ -295,7 +321,8 @@ struct cursor {
 	int nargs;
 	int64_t lo, hi; /* time bounds for pruning, from the range and pushed constraints */
 	size_t part; /* current partition */
-	sqlite3_stmt *st; /* current statement, owned by the partition's cache */
+	sqlite3_stmt *st; /* current statement, taken from partition @part (stmt_take) */
+	struct nr_catalog *c;
 	bool eof;
 	sqlite3_int64 rowid;
 	unsigned char *opcodes; /* per arg: the pushed constraint's operator */
@@ -391,7 +418,13 @@ static int vt_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
 	for (int i = 0; i < info->nConstraint; i++) {
 		const struct sqlite3_index_constraint *k = &info->aConstraint[i];
 
+		const char *coll = sqlite3_vtab_collation(info, i);
+
 		if (!k->usable || k->iColumn < 0 || k->iColumn >= ncols || !op_sql(k->op))
+			continue;
+		/* The partition compares with BINARY: a NOCASE comparison pushed down would drop
+		 * rows before SQLite could apply it. */
+		if (coll && sqlite3_stricmp(coll, "BINARY") != 0)
 			continue;
 		info->aConstraintUsage[i].argvIndex = ++argi;
 		info->aConstraintUsage[i].omit = 0;
@@ -416,6 +449,7 @@ static int vt_open(sqlite3_vtab *base, sqlite3_vtab_cursor **ret)
 		return SQLITE_NOMEM;
 	memset(cur, 0, sizeof(*cur));
 	cur->eof = true;
+	cur->c = ((struct vtab *)base)->c;
 	*ret = &cur->base;
 	return SQLITE_OK;
 }
@@ -423,7 +457,7 @@ static int vt_open(sqlite3_vtab *base, sqlite3_vtab_cursor **ret)
 static void cursor_reset(struct cursor *cur)
 {
 	if (cur->st)
-		sqlite3_reset(cur->st);
+		stmt_give(cur->c, cur->part, cur->st);
 	cur->st = NULL;
 	for (int i = 0; i < cur->nargs; i++)
 		sqlite3_value_free(cur->args[i]);
@@ -587,12 +621,10 @@ static int advance(struct cursor *cur, struct vtab *vt)
 				sqlite3 *db = sqlite3_db_handle(cur->st);
 
 				snprintf(why, sizeof(why), "%s", sqlite3_errmsg(db));
-				cur->st = NULL;
 				nr_catalog_part_fail(c, cur->part, why);
-			} else {
-				sqlite3_reset(cur->st);
-				cur->st = NULL;
 			}
+			stmt_give(c, cur->part, cur->st);
+			cur->st = NULL;
 			cur->part++;
 		}
 		while (cur->part < c->nparts) {
@@ -612,7 +644,7 @@ static int advance(struct cursor *cur, struct vtab *vt)
 				}
 			}
 			sql = build_sql(c, vt, cur, cur->part);
-			st = sql ? part_stmt(c, cur->part, sql) : NULL;
+			st = sql ? stmt_take(c, cur->part, sql) : NULL;
 			sqlite3_free(sql);
 			if (!st) {
 				cur->part++;
@@ -847,6 +879,14 @@ static int select_files(struct nr_catalog *c, const struct nr_catalog_opts *o, c
 			snprintf(err, errlen, "%s: not a regular file", path);
 			return -EINVAL;
 		}
+		/* The same file twice (or through two names) is read once. */
+		for (size_t k = 0; k < c->nparts; k++) {
+			struct stat seen;
+
+			if (stat(c->parts[k].info.path, &seen) == 0 && seen.st_dev == st.st_dev &&
+			    seen.st_ino == st.st_ino)
+				goto next;
+		}
 		snprintf(wal, sizeof(wal), "%s-wal", path);
 		r = add_part(c, &cap, path, path, NR_TIME_MIN, NR_TIME_MAX, (uint64_t)st.st_size,
 			     !(st.st_mode & 0222) && access(wal, F_OK) != 0);
@@ -854,6 +894,7 @@ static int select_files(struct nr_catalog *c, const struct nr_catalog_opts *o, c
 			snprintf(err, errlen, "out of memory");
 			return r;
 		}
+next:;
 	}
 	return 0;
 }

@@ -131,7 +131,8 @@ static int write_meta(struct nr_cli *cli, const char *filter_text)
 	for (size_t i = 0; i < nr_catalog_count(cli->cat); i++) {
 		const struct nr_cat_part *p = nr_catalog_part(cli->cat, i);
 
-		if (p->bad)
+		/* Partitions after the range are in the catalog only for the gaps table. */
+		if (p->bad || !nr_catalog_part_in_range(cli->cat, i))
 			continue;
 		sqlite3_str_appendf(parts, "%s%s", sqlite3_str_length(parts) ? "," : "", p->name);
 		if (p->start_ns < first)
@@ -427,7 +428,7 @@ int nr_cmd_export(struct nr_cli *cli, int argc, char **argv)
 	if (r == 0) {
 		struct stat st;
 
-		fprintf(stderr, "netrec: exported %lld rows from %zu partitions to %s (%lld bytes)\n",
+		fprintf(stderr, "netrec: exported %lld rows from %zu partition(s) to %s (%lld bytes)\n",
 			(long long)total, nr_catalog_count(cli->cat) - nr_catalog_bad_count(cli->cat),
 			out, stat(out, &st) == 0 ? (long long)st.st_size : 0LL);
 		r = nr_cli_done(cli);

@@ -65,6 +65,18 @@ static void meta_value(struct nr_cli *cli, size_t i, const char *key, char *buf,
 	sqlite3_finalize(st);
 }
 
+/* Is @item one of the entries of the ", "-separated @list? */
+static bool in_list(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+
+	for (const char *p = list; (p = strstr(p, item)); p += n)
+		if ((p == list || (p >= list + 2 && p[-2] == ',' && p[-1] == ' ')) &&
+		    (p[n] == '\0' || p[n] == ','))
+			return true;
+	return false;
+}
+
 static struct nr_val text_val(const char *s)
 {
 	return (struct nr_val){ .type = NR_VAL_TEXT, .s = s, .len = strlen(s) };
@@ -107,7 +119,7 @@ static int summary(struct nr_cli *cli, struct nr_out *o)
 		size += p->size;
 		finalized += p->finalized;
 		meta_value(cli, i, "host", host, sizeof(host));
-		if (host[0] && !strstr(hosts, host) && strlen(hosts) + strlen(host) + 3 < sizeof(hosts))
+		if (host[0] && !in_list(hosts, host) && strlen(hosts) + strlen(host) + 3 < sizeof(hosts))
 			snprintf(hosts + strlen(hosts), sizeof(hosts) - strlen(hosts), "%s%s",
 				 hosts[0] ? ", " : "", host);
 		meta_value(cli, i, "synthetic", synth, sizeof(synth));

@@ -56,10 +56,22 @@ struct nr_writer {
 	int exit_status;
 };
 
+static void flush_internal(struct nr_writer *w);
+
+/* Queues one of the writer's own rows. A full buffer is written out first; if the store
+ * cannot take it (blind), the row is counted as lost like any other. */
 static void internal_add(struct nr_writer *w, const struct nr_record *r)
 {
-	if (w->ninternal < INTERNAL_MAX)
+	if (w->ninternal == INTERNAL_MAX)
+		flush_internal(w);
+	if (w->ninternal < INTERNAL_MAX) {
 		w->internal[w->ninternal++] = *r;
+		return;
+	}
+	w->blind_lost[NR_SRC_RECORDER]++;
+	pthread_mutex_lock(&w->lock);
+	w->st.lost++;
+	pthread_mutex_unlock(&w->lock);
 }
 
 /* ---- finalization in the background -------------------------------------------------- */
@@ -315,10 +327,15 @@ static int write_one(struct nr_writer *w, const struct nr_record *rec)
 	r = nr_part_insert(w->cur, rec);
 	if (r < 0) {
 		if (r == -EINVAL) {
-			/* A bad record, not a bad store: count it and go on. */
+			/* A bad record, not a bad store: count it, store the loss, go on. */
+			struct nr_record gap;
+			int64_t now = nr_now_ns();
+
 			pthread_mutex_lock(&w->lock);
 			w->st.lost++;
 			pthread_mutex_unlock(&w->lock);
+			nr_record_gap(&gap, rec->source, now, now, "invalid record", 1);
+			internal_add(w, &gap);
 			return r;
 		}
 		go_blind(w, r, "insert");
@@ -421,7 +438,8 @@ static int64_t next_deadline(struct nr_writer *w)
 	if (w->txn_rows && w->txn_start_mono + w->o.batch_ns < d)
 		d = w->txn_start_mono + w->o.batch_ns;
 	if (w->cur) {
-		int64_t left = nr_part_end_ns(w->cur) - nr_now_ns();
+		/* In the middle of a group, rollover waits for its end (at most 1 s late). */
+		int64_t left = nr_part_end_ns(w->cur) + (w->in_group ? NR_NS_PER_SEC : 0) - nr_now_ns();
 
 		if (mono + left < d)
 			d = mono + (left > 0 ? left : 0);

@@ -32,6 +32,7 @@
 
 #define TESTDIR_PREFIX "/tmp/nr-ut-store-XXXXXX"
 #include "testdir.h"
+#include "testsql.h"
 
 #define SEC(x) ((int64_t)(x) * NR_NS_PER_SEC)
 /* 2026-11-22T13:00:00Z and 2020-01-01T00:00:00Z (date -u -d ... +%s). */
@@ -78,71 +79,6 @@ static void make_file(const char *dir, const char *name, size_t size, mode_t mod
 	assert_int_equal(chmod(p, mode), 0);
 	free(buf);
 	free(p);
-}
-
-static sqlite3 *ro_open(const char *path)
-{
-	sqlite3 *db = NULL;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	return db;
-}
-
-/*
- * Every row of @sql over the database at @path, as the sqlite3 shell prints them: columns
- * joined by '|', rows by '\n', NULL as "NULL". Read with a separate read-only connection.
- */
-static char *query(const char *path, const char *sql)
-{
-	sqlite3 *db = ro_open(path);
-	sqlite3_stmt *st;
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	bool first = true;
-	int rc;
-
-	assert_non_null(f);
-	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!first)
-			fputc('\n', f);
-		first = false;
-		for (int i = 0; i < sqlite3_column_count(st); i++) {
-			if (i)
-				fputc('|', f);
-			if (sqlite3_column_type(st, i) == SQLITE_NULL)
-				fputs("NULL", f);
-			else
-				fputs((const char *)sqlite3_column_text(st, i), f);
-		}
-	}
-	assert_int_equal(rc, SQLITE_DONE);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	fclose(f);
-	return out;
-}
-
-static void assert_query(const char *path, const char *sql, const char *want)
-{
-	char *got = query(path, sql);
-
-	if (strcmp(got, want) != 0)
-		fail_msg("%s\n got: %s\nwant: %s", sql, got, want);
-	free(got);
-}
-
-static int64_t query_i64(const char *path, const char *sql)
-{
-	char *got = query(path, sql);
-	long long v;
-
-	assert_int_equal(sscanf(got, "%lld", &v), 1);
-	free(got);
-	return v;
 }
 
 static void exec_rw(const char *path, const char *sql)

@@ -38,6 +38,7 @@
 
 #define TESTDIR_PREFIX "/tmp/nr-ut-writer-XXXXXX"
 #include "testdir.h"
+#include "testsql.h"
 
 #define MS(x) ((int64_t)(x) * NR_NS_PER_MS)
 #define SEC(x) ((int64_t)(x) * NR_NS_PER_SEC)
@@ -82,56 +83,6 @@ static void make_file(const char *dir, const char *name, size_t size, mode_t mod
 	assert_int_equal(chmod(p, mode), 0);
 	free(buf);
 	free(p);
-}
-
-/* Rows of @sql at @path, as the sqlite3 shell prints them ('|' between columns, '\n'
- * between rows, NULL as "NULL"), read through a separate read-only connection. */
-static char *query(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st;
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	bool first = true;
-	int rc;
-
-	assert_non_null(f);
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 2000);
-	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		fail_msg("%s: %s: %s", path, sql, sqlite3_errmsg(db));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!first)
-			fputc('\n', f);
-		first = false;
-		for (int i = 0; i < sqlite3_column_count(st); i++) {
-			if (i)
-				fputc('|', f);
-			if (sqlite3_column_type(st, i) == SQLITE_NULL)
-				fputs("NULL", f);
-			else
-				fputs((const char *)sqlite3_column_text(st, i), f);
-		}
-	}
-	if (rc != SQLITE_DONE)
-		fail_msg("%s: %s: %s", path, sql, sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	fclose(f);
-	return out;
-}
-
-static int64_t query_i64(const char *path, const char *sql)
-{
-	char *got = query(path, sql);
-	long long v = 0;
-
-	if (sscanf(got, "%lld", &v) != 1)
-		fail_msg("%s: '%s' is not a number", sql, got);
-	free(got);
-	return v;
 }
 
 /* Concatenation of @sql's rows over every partition of @dir, oldest first. */

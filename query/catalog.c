@@ -68,8 +68,7 @@ const char *nr_catalog_time_sql(const char *table)
 		return "1";
 	switch (t->kind) {
 	case TIME_SPAN:
-		return strcmp(table, "flows") == 0 ? "(ts_end_ns >= ?1 AND ts_start_ns <= ?2)"
-						   : "(ts_end_ns >= ?1 AND ts_start_ns <= ?2)";
+		return "(ts_end_ns >= ?1 AND ts_start_ns <= ?2)";
 	case TIME_POINT:
 		return "(ts_ns BETWEEN ?1 AND ?2)";
 	case TIME_SNAPSHOT:

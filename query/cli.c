@@ -153,6 +153,11 @@ static int write_rows(struct nr_cli *cli, struct nr_out *o, sqlite3_stmt *st)
 	return 0;
 }
 
+int nr_cli_write_stmt(struct nr_cli *cli, struct nr_out *o, sqlite3_stmt *st)
+{
+	return write_rows(cli, o, st);
+}
+
 int nr_cli_query(struct nr_cli *cli, struct nr_out *o, const char *sql,
 		 const struct nr_sql_param *params, size_t nparams)
 {

@@ -52,6 +52,10 @@ int nr_cli_open_catalog(struct nr_cli *cli);
 int nr_cli_query(struct nr_cli *cli, struct nr_out *o, const char *sql,
 		 const struct nr_sql_param *params, size_t nparams);
 
+/* Steps a prepared statement on the catalog connection and writes every row to @o. Returns
+ * 0 or an exit status, with the error printed. */
+int nr_cli_write_stmt(struct nr_cli *cli, struct nr_out *o, sqlite3_stmt *st);
+
 /* The exit status for a command that succeeded: NR_EXIT_PARTIAL if partitions were skipped. */
 int nr_cli_done(struct nr_cli *cli);
 

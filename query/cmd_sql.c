@@ -117,19 +117,8 @@ int nr_cmd_sql(struct nr_cli *cli, int argc, char **argv)
 			r = nr_cli_error("read-only: netrec sql runs only statements that read (%s)", head);
 			goto out;
 		}
+		r = nr_cli_write_stmt(cli, o, st);
 		sqlite3_finalize(st);
-		/* Run it through the shared path: prepare again with the same text. */
-		{
-			size_t n = (size_t)(tail - start);
-			char *one = strndup(start, n);
-
-			if (!one) {
-				r = nr_cli_error("out of memory");
-				goto out;
-			}
-			r = nr_cli_query(cli, o, one, NULL, 0);
-			free(one);
-		}
 		if (r)
 			goto out;
 		nstmt++;

@@ -81,6 +81,9 @@ struct nr_rec_conntrack {
 	bool has_counters;
 	uint64_t orig_packets, orig_bytes, reply_packets, reply_bytes;
 	int64_t start_ns, stop_ns; /* 0: unknown */
+	/* ICMP (proto 1) and ICMPv6 (58) only; stored as NULL for other protocols. */
+	uint8_t icmp_type, icmp_code;
+	uint16_t icmp_id, reply_icmp_id;
 };
 
 struct nr_rec_socket {

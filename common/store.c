@@ -470,7 +470,7 @@ static int meta_set_i64(sqlite3 *db, const char *key, int64_t v)
 static const char *const insert_sql[NR_T_COUNT] = {
 	[NR_T_FLOWS] = "INSERT INTO flows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[NR_T_CONNTRACK] = "INSERT INTO conntrack VALUES "
-			   "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			   "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[NR_T_SOCKETS] = "INSERT INTO sockets VALUES "
 			 "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[NR_T_SNAPSHOTS] = "INSERT OR REPLACE INTO snapshots VALUES (?,?,?,?,?)",
@@ -817,6 +817,12 @@ static void bind_ct(sqlite3_stmt *st, const struct nr_rec_conntrack *c)
 	}
 	bind_u_or_null(st, 23, (uint64_t)c->start_ns);
 	bind_u_or_null(st, 24, (uint64_t)c->stop_ns);
+	if (c->proto == 1 || c->proto == 58) {
+		sqlite3_bind_int(st, 25, c->icmp_type);
+		sqlite3_bind_int(st, 26, c->icmp_code);
+		sqlite3_bind_int(st, 27, c->icmp_id);
+		sqlite3_bind_int(st, 28, c->reply_icmp_id);
+	}
 }
 
 static void bind_sock(sqlite3_stmt *st, const struct nr_rec_socket *s)

@@ -410,7 +410,7 @@ static void test_part_open_new(void **state)
 	assert_true(exists(path));
 	/* The open partition is in WAL mode. */
 	assert_query(path, "PRAGMA journal_mode", "wal");
-	assert_query(path, "PRAGMA user_version", "1");
+	assert_query(path, "PRAGMA user_version", "2");
 	assert_int_equal(query_i64(path, "PRAGMA user_version"), NR_SCHEMA_VERSION);
 
 	gethostname(host, sizeof(host) - 1);
@@ -418,7 +418,7 @@ static void test_part_open_new(void **state)
 	assert_int_equal(uname(&u), 0);
 	snprintf(kernel, sizeof(kernel), "%s %s %s", u.sysname, u.release, u.machine);
 
-	assert_query(path, "SELECT value FROM meta WHERE key = 'schema_version'", "1");
+	assert_query(path, "SELECT value FROM meta WHERE key = 'schema_version'", "2");
 	snprintf(want, sizeof(want), "%s", host);
 	assert_query(path, "SELECT value FROM meta WHERE key = 'host'", want);
 	assert_query(path, "SELECT value FROM meta WHERE key = 'boot_id'", boot);
@@ -559,6 +559,7 @@ static void test_part_insert_all_tables(void **state)
 		.reply_src = A("2001:db8::2"), .reply_dst = A("2001:db8::1"), .orig_sport = 7,
 		.orig_dport = 8, .reply_sport = 9, .reply_dport = 10, .status = 0,
 		.has_counters = false, .orig_packets = 5, .stop_ns = T0 + SEC(4),
+		.icmp_type = 128, .icmp_code = 0, .icmp_id = 4242, .reply_icmp_id = 4243,
 	};
 	n++;
 
@@ -708,10 +709,10 @@ static void test_part_insert_all_tables(void **state)
 	assert_query(path, "SELECT * FROM conntrack ORDER BY ts_ns",
 		     "1795352403000000000|new|4026531840|3735928559|4|6|10.0.0.1|93.184.216.34|40000|"
 		     "80|93.184.216.34|192.168.1.5|80|61000|398|ESTABLISHED|16|3|1|60|2|120|"
-		     "1795352402500000000|NULL\n"
+		     "1795352402500000000|NULL|NULL|NULL|NULL|NULL\n"
 		     "1795352404000000000|destroy|NULL|0|6|58|2001:db8::1|2001:db8::2|NULL|NULL|"
 		     "2001:db8::2|2001:db8::1|NULL|NULL|0|NULL|0|0|NULL|NULL|NULL|NULL|NULL|"
-		     "1795352404000000000");
+		     "1795352404000000000|128|0|4242|4243");
 	assert_query(path, "SELECT * FROM sockets ORDER BY ts_ns",
 		     "1795352405000000000|sample|NULL|6|6|ESTAB|::1|22|::1|55555|NULL|NULL|77|NULL|"
 		     "1234|sshd|100|NULL|0|NULL|0|250|NULL|10\n"
@@ -803,7 +804,7 @@ static void test_part_rollback_and_resume(void **state)
 	assert_query(path, "SELECT value FROM meta WHERE key = 'host'", "first-host");
 	assert_query(path, "SELECT value FROM meta WHERE key = 'partition_start_ns'",
 		     "1795352400000000000");
-	assert_query(path, "PRAGMA user_version", "1");
+	assert_query(path, "PRAGMA user_version", "2");
 	free(path);
 }
 
@@ -920,14 +921,14 @@ static void test_part_newer_schema(void **state)
 	char *path = strdup(nr_part_path(p)), err[256] = "";
 
 	assert_int_equal(nr_part_close(p, false), 0);
-	exec_rw(path, "PRAGMA user_version = 2; CREATE TABLE from_the_future(x);");
+	exec_rw(path, "PRAGMA user_version = 99; CREATE TABLE from_the_future(x);");
 	assert_int_equal(nr_part_open(tmpdir, T2026, HOUR, &m, &q, err, sizeof(err)),
 			 -EPROTONOSUPPORT);
 	assert_ptr_equal(q, (void *)1);
 	assert_true(err[0] != '\0');
 	/* Left as it was. */
-	assert_query(path, "PRAGMA user_version", "2");
-	assert_query(path, "SELECT value FROM meta WHERE key = 'schema_version'", "1");
+	assert_query(path, "PRAGMA user_version", "99");
+	assert_query(path, "SELECT value FROM meta WHERE key = 'schema_version'", "2");
 	free(path);
 }
 

@@ -25,6 +25,9 @@ void nr_config_init(struct nr_config *c)
 	c->batch_ns = 1 * NR_NS_PER_SEC;
 	c->queue_size = 65536;
 	c->netns = strdup("all");
+	c->netns_rescan_ns = 2 * NR_NS_PER_SEC;
+	c->ct_events = NR_CT_EV_ALL;
+	c->ct_rcvbuf = 64ULL << 20;
 	c->log_level = NR_LOG_INFO;
 	c->health_ns = 10 * NR_NS_PER_SEC;
 	c->synthetic_seed = 1;
@@ -97,6 +100,53 @@ static int parse_sources(const char *v, unsigned *ret)
 	}
 	free(dup);
 	*ret = mask;
+	return 0;
+}
+
+static int parse_ct_events(const char *v, unsigned *ret)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = { { "new", NR_CT_EV_NEW }, { "update", NR_CT_EV_UPDATE },
+		      { "destroy", NR_CT_EV_DESTROY } };
+	unsigned mask = 0;
+	const char *p = v;
+
+	if (strcasecmp(v, "all") == 0) {
+		*ret = NR_CT_EV_ALL;
+		return 0;
+	}
+	while (*p) {
+		size_t n = strcspn(p, ", "), i;
+
+		for (i = 0; n && i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i].name) == n && strncasecmp(p, names[i].name, n) == 0)
+				break;
+		if (n) {
+			if (i == sizeof(names) / sizeof(names[0]))
+				return -EINVAL;
+			mask |= names[i].bit;
+		}
+		p += n;
+		p += strspn(p, ", ");
+	}
+	if (!mask)
+		return -EINVAL;
+	*ret = mask;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *ret)
+{
+	if (strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 ||
+	    strcmp(v, "1") == 0)
+		*ret = true;
+	else if (strcasecmp(v, "off") == 0 || strcasecmp(v, "no") == 0 ||
+		 strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		*ret = false;
+	else
+		return -EINVAL;
 	return 0;
 }
 
@@ -178,6 +228,29 @@ int nr_config_set(struct nr_config *c, const char *key, const char *v, char *err
 		expect = "all, or a comma-separated list of namespace names";
 		if (*v)
 			r = set_str(&c->netns, v);
+	} else if (strcmp(key, "netns-rescan") == 0) {
+		expect = "a duration from 100ms to 1h";
+		r = nr_duration_parse(v, &d);
+		if (r == 0 && (d < 100 * NR_NS_PER_MS || d > 3600 * NR_NS_PER_SEC))
+			r = -EINVAL;
+		if (r == 0)
+			c->netns_rescan_ns = d;
+	} else if (strcmp(key, "conntrack-events") == 0) {
+		expect = "all, or a list of new, update, destroy";
+		r = parse_ct_events(v, &c->ct_events);
+	} else if (strcmp(key, "conntrack-rcvbuf") == 0) {
+		expect = "a size from 4K to 2G (e.g. 64M)";
+		r = nr_size_parse(v, &u);
+		if (r == 0 && (u < 4096 || u > (2ULL << 30)))
+			r = -EINVAL;
+		if (r == 0)
+			c->ct_rcvbuf = u;
+	} else if (strcmp(key, "conntrack-max-rate") == 0) {
+		expect = "events per second, 0 for no limit";
+		r = parse_u64(v, 0, 100000000, &c->ct_max_rate);
+	} else if (strcmp(key, "conntrack-accounting") == 0) {
+		expect = "on or off";
+		r = parse_bool(v, &c->ct_accounting);
 	} else if (strcmp(key, "log-level") == 0) {
 		expect = "error, warn, info or debug";
 		r = nr_log_level_parse(v, &c->log_level);
@@ -291,7 +364,15 @@ static void usage(FILE *f)
 	      "      --batch-rows N        commit after N rows (default 10000)\n"
 	      "      --batch-latency DUR   or when the batch is this old (default 1s)\n"
 	      "      --queue-size N        records between collectors and writer (default 65536)\n"
-	      "      --netns LIST          network namespaces to record (default all)\n"
+	      "      --netns LIST          network namespaces to record: all, or names under\n"
+	      "                            /run/netns and 'host' for netrecd's own (default all)\n"
+	      "      --netns-rescan DUR    how often to look for new namespaces (default 2s)\n"
+	      "      --conntrack-events LIST  new,update,destroy or all (default all)\n"
+	      "      --conntrack-rcvbuf SIZE  event socket receive buffer (default 64M)\n"
+	      "      --conntrack-max-rate N   record at most N events/s, count the rest (default 0:\n"
+	      "                            no limit)\n"
+	      "      --conntrack-accounting on|off  turn on nf_conntrack_acct and\n"
+	      "                            nf_conntrack_timestamp in recorded namespaces (default off)\n"
 	      "      --log-level LEVEL     error, warn, info, debug (default info)\n"
 	      "      --duration DUR        stop after this long (default: run until signalled)\n"
 	      "      --synthetic RATE      generate synthetic rows at RATE rows/s (tests, benchmarks)\n"
@@ -317,6 +398,11 @@ int nr_config_parse_args(struct nr_config *c, int argc, char **argv, char *err, 
 		{ "batch-latency", required_argument, NULL, 0 },
 		{ "queue-size", required_argument, NULL, 0 },
 		{ "netns", required_argument, NULL, 0 },
+		{ "netns-rescan", required_argument, NULL, 0 },
+		{ "conntrack-events", required_argument, NULL, 0 },
+		{ "conntrack-rcvbuf", required_argument, NULL, 0 },
+		{ "conntrack-max-rate", required_argument, NULL, 0 },
+		{ "conntrack-accounting", required_argument, NULL, 0 },
 		{ "log-level", required_argument, NULL, 0 },
 		{ "duration", required_argument, NULL, 0 },
 		{ "synthetic", required_argument, NULL, 0 },

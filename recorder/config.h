@@ -23,6 +23,14 @@ enum {
 	NR_SOURCE_ALL = 0xf,
 };
 
+/* Conntrack event types (conntrack-events). */
+enum {
+	NR_CT_EV_NEW = 1 << 0,
+	NR_CT_EV_UPDATE = 1 << 1,
+	NR_CT_EV_DESTROY = 1 << 2,
+	NR_CT_EV_ALL = 0x7,
+};
+
 struct nr_config {
 	char *data_dir;
 	int64_t partition_ns;
@@ -32,7 +40,12 @@ struct nr_config {
 	size_t batch_rows;
 	int64_t batch_ns;
 	size_t queue_size;
-	char *netns; /* "all" or a comma-separated list of names */
+	char *netns; /* "all" or a comma-separated list of names ("host": the recorder's own) */
+	int64_t netns_rescan_ns;
+	unsigned ct_events; /* NR_CT_EV_* */
+	uint64_t ct_rcvbuf; /* bytes */
+	uint64_t ct_max_rate; /* events per second; 0: no limit */
+	bool ct_accounting; /* turn on nf_conntrack_acct and _timestamp */
 	enum nr_log_level log_level;
 	int64_t duration_ns; /* 0: until signalled */
 	uint64_t synthetic_rate; /* rows per second; 0: off */

@@ -23,7 +23,7 @@
 #include "store.h"
 #include "writer.h"
 
-#define MAX_WATCH 256
+#define MAX_WATCH 1024 /* fds on the loop: a few per source and namespace */
 
 struct watch {
 	int fd;
@@ -111,8 +111,8 @@ int nr_daemon_timer(struct nr_daemon *d, int64_t interval_ns, nr_io_cb cb, void 
 
 /* ---- health -------------------------------------------------------------------------- */
 
-static void health_add(struct nr_daemon *d, enum nr_source_id src, int64_t now,
-		       const char *metric, double v)
+void nr_daemon_health(struct nr_daemon *d, enum nr_source_id src, int64_t now,
+		      const char *metric, double v)
 {
 	struct nr_record r;
 
@@ -131,25 +131,27 @@ static void emit_health(struct nr_daemon *d)
 
 	nr_queue_stats(d->q, &qs);
 	nr_writer_stats(d->w, &ws);
-	health_add(d, NR_SRC_RECORDER, now, "queue_depth", (double)qs.depth);
-	health_add(d, NR_SRC_RECORDER, now, "queue_high_water", (double)qs.high_water);
-	health_add(d, NR_SRC_RECORDER, now, "queue_capacity", (double)qs.capacity);
-	health_add(d, NR_SRC_RECORDER, now, "commits", (double)ws.commits);
-	health_add(d, NR_SRC_RECORDER, now, "commit_ms_last", (double)ws.commit_ns_last / 1e6);
-	health_add(d, NR_SRC_RECORDER, now, "commit_ms_max", (double)ws.commit_ns_max / 1e6);
-	health_add(d, NR_SRC_RECORDER, now, "store_lost", (double)ws.lost);
-	health_add(d, NR_SRC_RECORDER, now, "store_blind", ws.blind ? 1 : 0);
-	health_add(d, NR_SRC_RECORDER, now, "partitions_deleted", (double)ws.partitions_deleted);
+	nr_daemon_health(d, NR_SRC_RECORDER, now, "queue_depth", (double)qs.depth);
+	nr_daemon_health(d, NR_SRC_RECORDER, now, "queue_high_water", (double)qs.high_water);
+	nr_daemon_health(d, NR_SRC_RECORDER, now, "queue_capacity", (double)qs.capacity);
+	nr_daemon_health(d, NR_SRC_RECORDER, now, "commits", (double)ws.commits);
+	nr_daemon_health(d, NR_SRC_RECORDER, now, "commit_ms_last", (double)ws.commit_ns_last / 1e6);
+	nr_daemon_health(d, NR_SRC_RECORDER, now, "commit_ms_max", (double)ws.commit_ns_max / 1e6);
+	nr_daemon_health(d, NR_SRC_RECORDER, now, "store_lost", (double)ws.lost);
+	nr_daemon_health(d, NR_SRC_RECORDER, now, "store_blind", ws.blind ? 1 : 0);
+	nr_daemon_health(d, NR_SRC_RECORDER, now, "partitions_deleted", (double)ws.partitions_deleted);
 	for (int t = 0; t < NR_T_COUNT; t++) {
 		snprintf(metric, sizeof(metric), "rows_%s", nr_table_name(t));
-		health_add(d, NR_SRC_RECORDER, now, metric, (double)ws.rows[t]);
+		nr_daemon_health(d, NR_SRC_RECORDER, now, metric, (double)ws.rows[t]);
 	}
 	for (size_t i = 0; i < d->nsources; i++) {
 		enum nr_source_id id = d->sources[i].desc->id;
 
-		health_add(d, id, now, "available", d->sources[i].up ? 1 : 0);
-		health_add(d, id, now, "queued", (double)qs.pushed[id]);
-		health_add(d, id, now, "queue_dropped", (double)qs.dropped[id]);
+		nr_daemon_health(d, id, now, "available", d->sources[i].up ? 1 : 0);
+		nr_daemon_health(d, id, now, "queued", (double)qs.pushed[id]);
+		nr_daemon_health(d, id, now, "queue_dropped", (double)qs.dropped[id]);
+		if (d->sources[i].up && d->sources[i].desc->health)
+			d->sources[i].desc->health(d, d->sources[i].state, now);
 	}
 }
 

@@ -26,6 +26,10 @@ int nr_daemon_timer(struct nr_daemon *d, int64_t interval_ns, nr_io_cb cb, void 
  * Returns 0 or -ENOSPC. */
 int nr_daemon_emit(struct nr_daemon *d, const struct nr_record *r);
 
+/* Hands a health row about @src to the writer (sources call it from their health hook). */
+void nr_daemon_health(struct nr_daemon *d, enum nr_source_id src, int64_t now,
+		      const char *metric, double v);
+
 const struct nr_config *nr_daemon_config(const struct nr_daemon *d);
 
 /* Runs netrecd with @c until a signal or --duration. Returns the process exit status. */

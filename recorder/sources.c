@@ -18,7 +18,8 @@ static int not_built(struct nr_daemon *d, void **ret_state, char *why, size_t wh
 
 const struct nr_source_desc nr_sources[] = {
 	{ "flows", NR_SOURCE_FLOWS, NR_SRC_FLOWS, not_built, NULL },
-	{ "conntrack", NR_SOURCE_CONNTRACK, NR_SRC_CONNTRACK, not_built, NULL },
+	{ "conntrack", NR_SOURCE_CONNTRACK, NR_SRC_CONNTRACK, nr_conntrack_start, nr_conntrack_stop,
+	  nr_conntrack_health },
 	{ "sockets", NR_SOURCE_SOCKETS, NR_SRC_SOCKETS, not_built, NULL },
 	{ "topology", NR_SOURCE_TOPOLOGY, NR_SRC_TOPOLOGY, not_built, NULL },
 };

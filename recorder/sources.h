@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "record.h"
 
@@ -20,10 +21,18 @@ struct nr_source_desc {
 	int (*start)(struct nr_daemon *d, void **ret_state, char *why, size_t whylen);
 	/* Accepts NULL. Emits what the source still holds. */
 	void (*stop)(struct nr_daemon *d, void *state);
+	/* Optional: emits the source's own counters with nr_daemon_health(), on the health
+	 * interval. */
+	void (*health)(struct nr_daemon *d, void *state, int64_t now);
 };
 
 extern const struct nr_source_desc nr_sources[];
 extern const size_t nr_sources_count;
+
+/* The kernel sources (one module each). */
+int nr_conntrack_start(struct nr_daemon *d, void **ret_state, char *why, size_t whylen);
+void nr_conntrack_stop(struct nr_daemon *d, void *state);
+void nr_conntrack_health(struct nr_daemon *d, void *state, int64_t now);
 
 /* The synthetic source: rows for every table at the configured rate (tests, benchmarks). */
 extern const struct nr_source_desc nr_source_synthetic;

@@ -1,0 +1,849 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The conntrack source: every conntrack event of every recorded network namespace, parsed
+ * with libnetfilter_conntrack, one `conntrack` row each, plus a table dump at start (event
+ * 'dump') so that connections older than the recorder are known.
+ *
+ * Per namespace there is one event socket, subscribed to the configured groups, with a large
+ * receive buffer (SO_RCVBUFFORCE): DESTROY events come in bursts of thousands when the kernel
+ * garbage-collects, and the buffer must absorb the burst, not the average. When it does not,
+ * the kernel drops events and reports ENOBUFS. The kernel also counts every dropped message
+ * on the socket (SO_MEMINFO, SK_MEMINFO_DROPS), so an overrun becomes a `gaps` row with the
+ * exact number of events lost and the window they were lost in, followed by a resync dump of
+ * the table. Events are read in batches with recvmmsg and handed to the queue, which never
+ * blocks; a full queue is counted there.
+ *
+ * Dumps run on their own socket, asynchronously on the loop, so events keep flowing while a
+ * large table is dumped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <linux/sock_diag.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "netns.h"
+#include "nrtime.h"
+#include "sources.h"
+
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
+
+#define EV_BATCH 64 /* messages per recvmmsg */
+#define EV_MSG_SIZE 4096 /* one event: a few hundred bytes */
+#define EV_BUDGET 32 /* recvmmsg calls per wake-up, then the loop serves others */
+#define DUMP_BUF_SIZE 65536
+#define DUMP_BUDGET 64
+#define RESYNC_MIN_NS (5 * NR_NS_PER_SEC) /* at most one resync dump per 5 s per namespace */
+#define TICK_NS NR_NS_PER_SEC
+
+enum { EV_NEW, EV_UPDATE, EV_DESTROY, EV_DUMP, EV__COUNT };
+static const char *const ev_names[EV__COUNT] = { "new", "update", "destroy", "dump" };
+
+struct ct_src;
+
+struct ct_ns {
+	struct ct_src *src;
+	const struct nr_netns *ns; /* owned by the watch, valid until removed */
+	char label[128];
+	int ev_fd, dump_fd;
+	uint32_t dump_seq, dump_portid;
+	const char *dump_reason; /* "start" or "resync" */
+	int64_t dump_start_ns;
+	bool resync_wanted;
+	int64_t last_dump_end_mono;
+	/* Overrun: the kernel dropped events. Open from the first ENOBUFS until the queue is
+	 * drained; then the gap is written with the kernel's drop count. */
+	bool overrun;
+	int64_t ok_ns; /* events are known complete up to here */
+	uint64_t drops; /* SK_MEMINFO_DROPS accounted for */
+	int acct, tstamp, events_sysctl; /* last values read, -1 unknown */
+	uint64_t n[EV__COUNT], n_overruns, n_lost, n_bad;
+	struct ct_ns *next;
+};
+
+struct ct_src {
+	struct nr_daemon *d;
+	struct nr_netns_watch *watch;
+	struct ct_ns *list;
+	unsigned events; /* NR_CT_EV_* */
+	int rcvbuf;
+	bool accounting;
+	bool stopping;
+	int timer_fd;
+	unsigned ticks;
+	/* Rate limit over one-second windows (conntrack-max-rate). */
+	uint64_t max_rate;
+	int64_t rl_sec, rl_count, rl_shed, rl_shed_from_ns;
+	uint64_t n_shed;
+	/* Totals, for health, including namespaces that are gone. */
+	uint64_t tot[EV__COUNT], tot_overruns, tot_lost, tot_bad, n_gone;
+	/* recvmmsg buffers, shared: one namespace is read at a time. */
+	struct mmsghdr msgs[EV_BATCH];
+	struct iovec iov[EV_BATCH];
+	char (*bufs)[EV_MSG_SIZE];
+	char *dump_buf;
+};
+
+/* ---- rows ------------------------------------------------------------------------------ */
+
+static const char *const tcp_states[] = {
+	"NONE",	      "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT",
+	"CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",	     "SYN_SENT2",
+};
+
+static void get_addr(const struct nf_conntrack *ct, int family, int a4, int a6,
+		     struct nr_addr *out)
+{
+	const void *p;
+
+	memset(out, 0, sizeof(*out));
+	if (family == AF_INET && (p = nfct_get_attr(ct, a4))) {
+		out->family = AF_INET;
+		memcpy(out->bytes, p, 4);
+	} else if (family == AF_INET6 && (p = nfct_get_attr(ct, a6))) {
+		out->family = AF_INET6;
+		memcpy(out->bytes, p, 16);
+	}
+}
+
+static uint16_t get_port(const struct nf_conntrack *ct, int attr)
+{
+	return nfct_attr_is_set(ct, attr) > 0 ? ntohs(nfct_get_attr_u16(ct, attr)) : 0;
+}
+
+static uint64_t get_u64(const struct nf_conntrack *ct, int attr)
+{
+	return nfct_attr_is_set(ct, attr) > 0 ? nfct_get_attr_u64(ct, attr) : 0;
+}
+
+/* The echo id of the reply tuple. libnetfilter_conntrack parses it but offers no attribute for
+ * it, so it is read from the message: CTA_TUPLE_REPLY > CTA_TUPLE_PROTO > CTA_PROTO_ICMP*_ID. */
+static uint16_t reply_icmp_id(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *a, *b, *c;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) != CTA_TUPLE_REPLY)
+			continue;
+		mnl_attr_for_each_nested(b, a) {
+			if (mnl_attr_get_type(b) != CTA_TUPLE_PROTO)
+				continue;
+			mnl_attr_for_each_nested(c, b) {
+				uint16_t t = mnl_attr_get_type(c);
+
+				if ((t == CTA_PROTO_ICMP_ID || t == CTA_PROTO_ICMPV6_ID) &&
+				    mnl_attr_validate(c, MNL_TYPE_U16) == 0)
+					return ntohs(mnl_attr_get_u16(c));
+			}
+		}
+	}
+	return 0;
+}
+
+/* Fills @r from a parsed entry. */
+static void fill_row(struct nr_record *r, const struct nf_conntrack *ct,
+		     const struct nlmsghdr *nlh, int ev, int64_t now, uint64_t netns)
+{
+	struct nr_rec_conntrack *c = &r->ct;
+	int family = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO);
+
+	memset(r, 0, sizeof(*r));
+	r->table = NR_T_CONNTRACK;
+	r->source = NR_SRC_CONNTRACK;
+	c->ts_ns = now;
+	snprintf(c->event, sizeof(c->event), "%s", ev_names[ev]);
+	c->netns = netns;
+	c->ct_id = nfct_get_attr_u32(ct, ATTR_ID);
+	c->proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
+	get_addr(ct, family, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV6_SRC, &c->orig_src);
+	get_addr(ct, family, ATTR_ORIG_IPV4_DST, ATTR_ORIG_IPV6_DST, &c->orig_dst);
+	get_addr(ct, family, ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV6_SRC, &c->reply_src);
+	get_addr(ct, family, ATTR_REPL_IPV4_DST, ATTR_REPL_IPV6_DST, &c->reply_dst);
+	if (c->proto == IPPROTO_ICMP || c->proto == IPPROTO_ICMPV6) {
+		c->icmp_type = nfct_get_attr_u8(ct, ATTR_ICMP_TYPE);
+		c->icmp_code = nfct_get_attr_u8(ct, ATTR_ICMP_CODE);
+		c->icmp_id = ntohs(nfct_get_attr_u16(ct, ATTR_ICMP_ID));
+		c->reply_icmp_id = reply_icmp_id(nlh);
+	} else {
+		c->orig_sport = get_port(ct, ATTR_ORIG_PORT_SRC);
+		c->orig_dport = get_port(ct, ATTR_ORIG_PORT_DST);
+		c->reply_sport = get_port(ct, ATTR_REPL_PORT_SRC);
+		c->reply_dport = get_port(ct, ATTR_REPL_PORT_DST);
+	}
+	c->status = nfct_get_attr_u32(ct, ATTR_STATUS);
+	if (c->proto == IPPROTO_TCP && nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0) {
+		uint8_t st = nfct_get_attr_u8(ct, ATTR_TCP_STATE);
+
+		if (st < sizeof(tcp_states) / sizeof(tcp_states[0]))
+			snprintf(c->tcp_state, sizeof(c->tcp_state), "%s", tcp_states[st]);
+	}
+	c->mark = nfct_get_attr_u32(ct, ATTR_MARK);
+	c->zone = nfct_get_attr_u16(ct, ATTR_ZONE);
+	if (nfct_attr_is_set(ct, ATTR_ORIG_COUNTER_PACKETS) > 0) {
+		c->has_counters = true;
+		c->orig_packets = get_u64(ct, ATTR_ORIG_COUNTER_PACKETS);
+		c->orig_bytes = get_u64(ct, ATTR_ORIG_COUNTER_BYTES);
+		c->reply_packets = get_u64(ct, ATTR_REPL_COUNTER_PACKETS);
+		c->reply_bytes = get_u64(ct, ATTR_REPL_COUNTER_BYTES);
+	}
+	/* nf_conntrack_timestamp: wall-clock nanoseconds (ktime_get_real_ns) already. */
+	c->start_ns = (int64_t)get_u64(ct, ATTR_TIMESTAMP_START);
+	c->stop_ns = (int64_t)get_u64(ct, ATTR_TIMESTAMP_STOP);
+}
+
+static void gap(struct ct_src *s, int64_t from, int64_t to, const char *reason, int64_t lost)
+{
+	struct nr_record r;
+
+	nr_record_gap(&r, NR_SRC_CONNTRACK, from, to, reason, lost);
+	nr_daemon_emit(s->d, &r);
+}
+
+/* Rate limit: true if this event may be recorded. Shed events are counted and written as a
+ * gap per second of shedding. */
+static void rate_flush(struct ct_src *s, int64_t now)
+{
+	char reason[80];
+
+	if (!s->rl_shed)
+		return;
+	snprintf(reason, sizeof(reason), "rate limit: over %llu events/s, events not recorded",
+		 (unsigned long long)s->max_rate);
+	gap(s, s->rl_shed_from_ns, now, reason, s->rl_shed);
+	s->n_shed += (uint64_t)s->rl_shed;
+	s->rl_shed = 0;
+}
+
+static bool rate_allow(struct ct_src *s, int64_t now)
+{
+	int64_t sec = nr_mono_ns() / NR_NS_PER_SEC;
+
+	if (!s->max_rate)
+		return true;
+	if (sec != s->rl_sec) {
+		rate_flush(s, now);
+		s->rl_sec = sec;
+		s->rl_count = 0;
+	}
+	if ((uint64_t)++s->rl_count <= s->max_rate)
+		return true;
+	if (!s->rl_shed)
+		s->rl_shed_from_ns = now;
+	s->rl_shed++;
+	return false;
+}
+
+/* One netlink message: an event, or an entry of a dump. */
+static void handle_msg(struct ct_ns *n, const struct nlmsghdr *nlh, bool dump, int64_t now)
+{
+	struct ct_src *s = n->src;
+	struct nf_conntrack *ct;
+	struct nr_record r;
+	int ev;
+
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK)
+		return;
+	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
+	case IPCTNL_MSG_CT_NEW:
+		if (dump)
+			ev = EV_DUMP;
+		else
+			ev = (nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL)) ? EV_NEW : EV_UPDATE;
+		break;
+	case IPCTNL_MSG_CT_DELETE:
+		ev = EV_DESTROY;
+		break;
+	default:
+		return;
+	}
+	if (ev != EV_DUMP && !rate_allow(s, now))
+		return;
+	ct = nfct_new();
+	if (!ct) {
+		n->n_bad++;
+		return;
+	}
+	if (nfct_nlmsg_parse(nlh, ct) < 0) {
+		n->n_bad++;
+		nfct_destroy(ct);
+		return;
+	}
+	fill_row(&r, ct, nlh, ev, now, n->ns->inode);
+	nfct_destroy(ct);
+	n->n[ev]++;
+	nr_daemon_emit(s->d, &r);
+}
+
+/* ---- dumps ----------------------------------------------------------------------------- */
+
+static void dump_close(struct ct_ns *n)
+{
+	if (n->dump_fd < 0)
+		return;
+	nr_daemon_unwatch(n->src->d, n->dump_fd);
+	close(n->dump_fd);
+	n->dump_fd = -1;
+	n->last_dump_end_mono = nr_mono_ns();
+}
+
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ct_ns *n = data;
+
+	handle_msg(n, nlh, true, n->dump_start_ns);
+	return MNL_CB_OK;
+}
+
+static void dump_failed(struct ct_ns *n, const char *what, int err)
+{
+	char reason[80];
+
+	log_warn("conntrack: %s: table dump (%s) failed: %s: %s", n->label, n->dump_reason, what,
+		 strerror(err));
+	snprintf(reason, sizeof(reason), "table dump (%s) cut short: %s", n->dump_reason,
+		 strerror(err));
+	gap(n->src, n->dump_start_ns, nr_now_ns(), reason, NR_NONE);
+	dump_close(n);
+}
+
+static void on_dump(struct nr_daemon *d, int fd, uint32_t events, void *data)
+{
+	struct ct_ns *n = data;
+	struct ct_src *s = n->src;
+
+	for (int i = 0; i < DUMP_BUDGET && n->dump_fd >= 0; i++) {
+		ssize_t len = recv(fd, s->dump_buf, DUMP_BUF_SIZE, MSG_DONTWAIT);
+		int r;
+
+		if (len < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			dump_failed(n, "recv", errno);
+			return;
+		}
+		r = mnl_cb_run(s->dump_buf, (size_t)len, n->dump_seq, n->dump_portid, dump_cb, n);
+		if (r == MNL_CB_STOP) {
+			log_debug("conntrack: %s: table dump (%s): %llu entries so far", n->label,
+				  n->dump_reason, (unsigned long long)n->n[EV_DUMP]);
+			dump_close(n);
+			return;
+		}
+		if (r == MNL_CB_ERROR) {
+			dump_failed(n, "dump", errno ? errno : EIO);
+			return;
+		}
+	}
+}
+
+static int dump_start(struct ct_ns *n, const char *reason)
+{
+	struct ct_src *s = n->src;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	socklen_t salen = sizeof(sa);
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfh;
+	int fd, r;
+
+	if (n->dump_fd >= 0) {
+		n->resync_wanted = true; /* one at a time: again when this one is done */
+		return 0;
+	}
+	fd = nr_netns_socket(n->ns, AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK, NETLINK_NETFILTER);
+	if (fd < 0)
+		return fd;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &salen) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = n->dump_seq = (uint32_t)nr_now_ns();
+	nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
+	nfh->nfgen_family = AF_UNSPEC; /* IPv4 and IPv6 */
+	nfh->version = NFNETLINK_V0;
+	nfh->res_id = 0;
+	if (send(fd, nlh, nlh->nlmsg_len, 0) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	r = nr_daemon_watch(s->d, fd, on_dump, n);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	n->dump_fd = fd;
+	n->dump_portid = sa.nl_pid;
+	n->dump_reason = reason;
+	n->dump_start_ns = nr_now_ns();
+	n->resync_wanted = false;
+	return 0;
+}
+
+static void resync(struct ct_ns *n)
+{
+	int r;
+
+	if (n->dump_fd < 0 && nr_mono_ns() - n->last_dump_end_mono < RESYNC_MIN_NS) {
+		n->resync_wanted = true; /* the tick starts it */
+		return;
+	}
+	r = dump_start(n, "resync");
+	if (r < 0) {
+		log_warn("conntrack: %s: resync dump: %s", n->label, strerror(-r));
+		n->resync_wanted = true;
+	}
+}
+
+/* ---- events ---------------------------------------------------------------------------- */
+
+static uint64_t sock_drops(int fd)
+{
+	uint32_t mem[SK_MEMINFO_VARS] = { 0 };
+	socklen_t len = sizeof(mem);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
+	    len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
+		return 0;
+	return mem[SK_MEMINFO_DROPS];
+}
+
+/* The end of an overrun, or drops noticed without one: one gap with the kernel's count. */
+static void account_drops(struct ct_ns *n, int64_t now)
+{
+	uint64_t drops = sock_drops(n->ev_fd);
+	/* The counter is 32 bits in the kernel. */
+	uint64_t lost = (uint32_t)(drops - n->drops);
+	char reason[80];
+
+	n->overrun = false;
+	n->drops = drops;
+	n->n_overruns++;
+	n->n_lost += lost;
+	snprintf(reason, sizeof(reason),
+		 "event overrun: receive buffer full in netns %llu; resync dump follows",
+		 (unsigned long long)n->ns->inode);
+	gap(n->src, n->ok_ns, now, reason, (int64_t)lost);
+	log_warn("conntrack: %s: receive buffer overrun, %llu events lost; resyncing by table dump "
+		 "(raise conntrack-rcvbuf)",
+		 n->label, (unsigned long long)lost);
+	resync(n);
+}
+
+static void on_events(struct nr_daemon *d, int fd, uint32_t events, void *data)
+{
+	struct ct_ns *n = data;
+	struct ct_src *s = n->src;
+
+	for (int b = 0; b < EV_BUDGET; b++) {
+		int got = recvmmsg(fd, s->msgs, EV_BATCH, MSG_DONTWAIT, NULL);
+		int64_t now;
+
+		if (got < 0) {
+			if (errno == ENOBUFS) {
+				n->overrun = true;
+				continue;
+			}
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				log_warn("conntrack: %s: recvmmsg: %m", n->label);
+			/* Drained: an overrun ends here, with what the kernel says it dropped. */
+			if (n->overrun)
+				account_drops(n, nr_now_ns());
+			return;
+		}
+		now = nr_now_ns();
+		for (int i = 0; i < got; i++) {
+			const struct nlmsghdr *nlh = s->iov[i].iov_base;
+			int len = (int)s->msgs[i].msg_len;
+
+			if (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				n->n_bad++;
+				continue;
+			}
+			for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+				handle_msg(n, nlh, false, now);
+			s->msgs[i].msg_hdr.msg_flags = 0;
+		}
+		if (!n->overrun)
+			n->ok_ns = now;
+	}
+}
+
+static int open_events(struct ct_ns *n)
+{
+	static const struct {
+		unsigned bit;
+		int group;
+	} groups[] = {
+		{ NR_CT_EV_NEW, NFNLGRP_CONNTRACK_NEW },
+		{ NR_CT_EV_UPDATE, NFNLGRP_CONNTRACK_UPDATE },
+		{ NR_CT_EV_DESTROY, NFNLGRP_CONNTRACK_DESTROY },
+	};
+	struct ct_src *s = n->src;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	int fd, r, size = s->rcvbuf;
+
+	fd = nr_netns_socket(n->ns, AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK, NETLINK_NETFILTER);
+	if (fd < 0)
+		return fd;
+	/* FORCE goes past net.core.rmem_max (we have CAP_NET_ADMIN); plain SO_RCVBUF is capped. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
+		log_warn("conntrack: %s: receive buffer: %m", n->label);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		if (!(s->events & groups[i].bit))
+			continue;
+		if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i].group,
+			       sizeof(groups[i].group)) < 0) {
+			r = -errno;
+			close(fd);
+			return r;
+		}
+	}
+	r = nr_daemon_watch(s->d, fd, on_events, n);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	n->ev_fd = fd;
+	n->drops = sock_drops(fd);
+	return 0;
+}
+
+/* ---- sysctls --------------------------------------------------------------------------- */
+
+struct sysctl_args {
+	bool enable;
+	int acct, tstamp, events;
+};
+
+static int read_int(const char *path)
+{
+	char buf[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t len;
+
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = '\0';
+	return atoi(buf);
+}
+
+static void write_one(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (write(fd, "1\n", 2) != 2)
+		log_warn("conntrack: cannot write %s: %m", path);
+	close(fd);
+}
+
+#define SYSCTL_DIR "/proc/sys/net/netfilter/"
+
+/* Runs inside the namespace: /proc/sys/net follows the opener's network namespace. */
+static int do_sysctls(void *arg)
+{
+	struct sysctl_args *a = arg;
+
+	if (a->enable) {
+		if (read_int(SYSCTL_DIR "nf_conntrack_acct") == 0)
+			write_one(SYSCTL_DIR "nf_conntrack_acct");
+		if (read_int(SYSCTL_DIR "nf_conntrack_timestamp") == 0)
+			write_one(SYSCTL_DIR "nf_conntrack_timestamp");
+	}
+	a->acct = read_int(SYSCTL_DIR "nf_conntrack_acct");
+	a->tstamp = read_int(SYSCTL_DIR "nf_conntrack_timestamp");
+	a->events = read_int(SYSCTL_DIR "nf_conntrack_events");
+	return 0;
+}
+
+static void health_flag(struct ct_ns *n, const char *name, int v, int64_t now)
+{
+	char metric[40];
+
+	snprintf(metric, sizeof(metric), "%s netns=%llu", name, (unsigned long long)n->ns->inode);
+	nr_daemon_health(n->src->d, NR_SRC_CONNTRACK, now, metric, v);
+}
+
+/* Reads the namespace's accounting, timestamp and event switches (turning the first two on if
+ * configured) and records them in `health` when they change. */
+static void check_sysctls(struct ct_ns *n, bool first)
+{
+	struct sysctl_args a = { .enable = n->src->accounting && first };
+	int64_t now = nr_now_ns();
+
+	if (nr_netns_run(n->ns, do_sysctls, &a) < 0)
+		return;
+	if (a.acct != n->acct) {
+		health_flag(n, "nf_conntrack_acct", a.acct, now);
+		if (a.acct == 0)
+			log_info("conntrack: %s: nf_conntrack_acct is off: rows carry no packet and "
+				 "byte counters (conntrack-accounting = on turns it on)",
+				 n->label);
+	}
+	if (a.tstamp != n->tstamp) {
+		health_flag(n, "nf_conntrack_timestamp", a.tstamp, now);
+		if (a.tstamp == 0)
+			log_info("conntrack: %s: nf_conntrack_timestamp is off: rows carry no start "
+				 "and stop times (conntrack-accounting = on turns it on)",
+				 n->label);
+	}
+	if (a.events != n->events_sysctl && a.events == 0) {
+		char reason[80];
+
+		log_warn("conntrack: %s: net.netfilter.nf_conntrack_events is 0: the kernel sends "
+			 "no events there, only dumps are recorded",
+			 n->label);
+		snprintf(reason, sizeof(reason), "events off in netns %llu (nf_conntrack_events=0)",
+			 (unsigned long long)n->ns->inode);
+		gap(n->src, now, now, reason, NR_NONE);
+	}
+	n->acct = a.acct;
+	n->tstamp = a.tstamp;
+	n->events_sysctl = a.events;
+}
+
+/* ---- namespaces ------------------------------------------------------------------------ */
+
+static void ns_added(struct nr_daemon *d, const struct nr_netns *ns, void *data)
+{
+	struct ct_src *s = data;
+	struct ct_ns *n;
+	int r;
+
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		log_error("conntrack: out of memory");
+		return;
+	}
+	n->src = s;
+	n->ns = ns;
+	n->ev_fd = n->dump_fd = -1;
+	n->acct = n->tstamp = n->events_sysctl = -1;
+	n->last_dump_end_mono = INT64_MIN / 2;
+	nr_netns_label(ns, n->label, sizeof(n->label));
+	check_sysctls(n, true);
+	/* Events first, then the dump: nothing falls between the two. */
+	r = open_events(n);
+	if (r < 0) {
+		char reason[80];
+
+		log_warn("conntrack: %s: cannot subscribe to events: %s", n->label, strerror(-r));
+		snprintf(reason, sizeof(reason), "unavailable in netns %llu: %s",
+			 (unsigned long long)ns->inode, strerror(-r));
+		gap(s, nr_now_ns(), nr_now_ns(), reason, NR_NONE);
+		free(n);
+		return;
+	}
+	n->ok_ns = nr_now_ns();
+	r = dump_start(n, "start");
+	if (r < 0)
+		log_warn("conntrack: %s: table dump: %s", n->label, strerror(-r));
+	n->next = s->list;
+	s->list = n;
+	log_info("conntrack: recording %s", n->label);
+}
+
+static void ns_close(struct ct_src *s, struct ct_ns *n)
+{
+	/* What the kernel queued before the namespace went (or the recorder stops). */
+	if (n->ev_fd >= 0) {
+		on_events(s->d, n->ev_fd, 0, n);
+		if (n->overrun || (uint32_t)(sock_drops(n->ev_fd) - n->drops))
+			account_drops(n, nr_now_ns());
+		nr_daemon_unwatch(s->d, n->ev_fd);
+		close(n->ev_fd);
+	}
+	if (n->dump_fd >= 0) {
+		char reason[80];
+
+		snprintf(reason, sizeof(reason), "table dump (%s) cut short: stopped",
+			 n->dump_reason);
+		gap(s, n->dump_start_ns, nr_now_ns(), reason, NR_NONE);
+		dump_close(n);
+	}
+	for (int i = 0; i < EV__COUNT; i++)
+		s->tot[i] += n->n[i];
+	s->tot_overruns += n->n_overruns;
+	s->tot_lost += n->n_lost;
+	s->tot_bad += n->n_bad;
+	free(n);
+}
+
+static void ns_removed(struct nr_daemon *d, const struct nr_netns *ns, void *data)
+{
+	struct ct_src *s = data;
+
+	for (struct ct_ns **pp = &s->list; *pp; pp = &(*pp)->next) {
+		struct ct_ns *n = *pp;
+
+		if (n->ns != ns)
+			continue;
+		*pp = n->next;
+		if (!s->stopping) {
+			log_info("conntrack: %s is gone", n->label);
+			s->n_gone++;
+		}
+		ns_close(s, n);
+		return;
+	}
+}
+
+static const struct nr_netns_ops ns_ops = { ns_added, ns_removed };
+
+/* ---- source ---------------------------------------------------------------------------- */
+
+static void on_tick(struct nr_daemon *d, int fd, uint32_t events, void *data)
+{
+	struct ct_src *s = data;
+	int64_t now = nr_now_ns();
+	uint64_t exp;
+
+	if (read(fd, &exp, sizeof(exp)) <= 0)
+		return;
+	s->ticks++;
+	if (s->max_rate && nr_mono_ns() / NR_NS_PER_SEC != s->rl_sec)
+		rate_flush(s, now);
+	for (struct ct_ns *n = s->list; n; n = n->next) {
+		/* Drops without an ENOBUFS we saw (it is reported once per overrun). */
+		if (!n->overrun && (uint32_t)(sock_drops(n->ev_fd) - n->drops))
+			account_drops(n, now);
+		if (n->resync_wanted && n->dump_fd < 0 &&
+		    nr_mono_ns() - n->last_dump_end_mono >= RESYNC_MIN_NS)
+			resync(n);
+		if (s->ticks % 10 == 0)
+			check_sysctls(n, false);
+	}
+}
+
+void nr_conntrack_health(struct nr_daemon *d, void *state, int64_t now)
+{
+	struct ct_src *s = state;
+	uint64_t tot[EV__COUNT], overruns = s->tot_overruns, lost = s->tot_lost, bad = s->tot_bad;
+	unsigned nns = 0;
+
+	memcpy(tot, s->tot, sizeof(tot));
+	for (struct ct_ns *n = s->list; n; n = n->next) {
+		for (int i = 0; i < EV__COUNT; i++)
+			tot[i] += n->n[i];
+		overruns += n->n_overruns;
+		lost += n->n_lost;
+		bad += n->n_bad;
+		nns++;
+	}
+	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "namespaces", nns);
+	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_new", (double)tot[EV_NEW]);
+	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_update", (double)tot[EV_UPDATE]);
+	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_destroy", (double)tot[EV_DESTROY]);
+	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "dump_rows", (double)tot[EV_DUMP]);
+	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "overruns", (double)overruns);
+	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_lost", (double)lost);
+	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_shed", (double)s->n_shed);
+	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "parse_errors", (double)bad);
+}
+
+int nr_conntrack_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
+{
+	const struct nr_config *c = nr_daemon_config(d);
+	struct ct_src *s;
+	int r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->d = d;
+	s->timer_fd = -1;
+	s->events = c->ct_events;
+	s->rcvbuf = (int)(c->ct_rcvbuf / 2); /* the kernel doubles it (bookkeeping overhead) */
+	s->accounting = c->ct_accounting;
+	s->max_rate = c->ct_max_rate;
+	s->bufs = malloc(EV_BATCH * sizeof(*s->bufs));
+	s->dump_buf = malloc(DUMP_BUF_SIZE);
+	if (!s->bufs || !s->dump_buf) {
+		nr_conntrack_stop(d, s);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < EV_BATCH; i++) {
+		s->iov[i] = (struct iovec){ s->bufs[i], EV_MSG_SIZE };
+		s->msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &s->iov[i], .msg_iovlen = 1 };
+	}
+	s->timer_fd = nr_daemon_timer(d, TICK_NS, on_tick, s);
+	if (s->timer_fd < 0) {
+		r = s->timer_fd;
+		snprintf(why, whylen, "timer: %s", strerror(-r));
+		nr_conntrack_stop(d, s);
+		return r;
+	}
+	r = nr_netns_watch_new(d, c->netns, c->netns_rescan_ns, &ns_ops, s, &s->watch);
+	if (r < 0) {
+		snprintf(why, whylen, "network namespaces: %s", strerror(-r));
+		nr_conntrack_stop(d, s);
+		return r;
+	}
+	if (!s->list && s->n_gone == 0) {
+		/* Not one namespace could be subscribed: say why once, as a source failure, unless
+		 * the filter simply matched nothing yet (named namespaces may appear later). */
+		if (strcmp(c->netns, "all") == 0) {
+			snprintf(why, whylen, "cannot subscribe to conntrack events (see the log)");
+			nr_conntrack_stop(d, s);
+			return -EPROTONOSUPPORT;
+		}
+	}
+	*ret = s;
+	return 0;
+}
+
+void nr_conntrack_stop(struct nr_daemon *d, void *state)
+{
+	struct ct_src *s = state;
+
+	if (!s)
+		return;
+	s->stopping = true;
+	nr_netns_watch_free(s->watch); /* closes every namespace through ns_removed */
+	rate_flush(s, nr_now_ns());
+	if (s->timer_fd >= 0) {
+		nr_daemon_unwatch(d, s->timer_fd);
+		close(s->timer_fd);
+	}
+	if (s->tot[EV_NEW] + s->tot[EV_UPDATE] + s->tot[EV_DESTROY] + s->tot[EV_DUMP])
+		log_info("conntrack: recorded new=%llu update=%llu destroy=%llu dump=%llu; "
+			 "overruns=%llu lost=%llu shed=%llu",
+			 (unsigned long long)s->tot[EV_NEW], (unsigned long long)s->tot[EV_UPDATE],
+			 (unsigned long long)s->tot[EV_DESTROY], (unsigned long long)s->tot[EV_DUMP],
+			 (unsigned long long)s->tot_overruns, (unsigned long long)s->tot_lost,
+			 (unsigned long long)s->n_shed);
+	free(s->bufs);
+	free(s->dump_buf);
+	free(s);
+}

@@ -48,6 +48,7 @@
 #define DUMP_BUDGET 64
 #define RESYNC_MIN_NS (5 * NR_NS_PER_SEC) /* at most one resync dump per 5 s per namespace */
 #define TICK_NS NR_NS_PER_SEC
+#define OVERRUN_MAX_NS (10 * NR_NS_PER_SEC) /* a long overrun is reported in pieces this long */
 
 enum { EV_NEW, EV_UPDATE, EV_DESTROY, EV_DUMP, EV__COUNT };
 static const char *const ev_names[EV__COUNT] = { "new", "update", "destroy", "dump" };
@@ -64,11 +65,14 @@ struct ct_ns {
 	int64_t dump_start_ns;
 	bool resync_wanted;
 	int64_t last_dump_end_mono;
-	/* Overrun: the kernel dropped events. Open from the first ENOBUFS until the queue is
-	 * drained; then the gap is written with the kernel's drop count. */
+	/* Overrun: the kernel dropped events. An episode opens at the first ENOBUFS (or drop
+	 * count increase) and closes at the first tick without new drops, or after
+	 * OVERRUN_MAX_NS; then one gap row gets the kernel's drop count and a resync follows. */
 	bool overrun;
+	int64_t overrun_mono;
 	int64_t ok_ns; /* events are known complete up to here */
 	uint64_t drops; /* SK_MEMINFO_DROPS accounted for */
+	uint64_t drops_tick; /* SK_MEMINFO_DROPS at the last tick */
 	int acct, tstamp, events_sysctl; /* last values read, -1 unknown */
 	uint64_t n[EV__COUNT], n_overruns, n_lost, n_bad;
 	struct ct_ns *next;
@@ -296,7 +300,9 @@ static void dump_close(struct ct_ns *n)
 	nr_daemon_unwatch(n->src->d, n->dump_fd);
 	close(n->dump_fd);
 	n->dump_fd = -1;
-	n->last_dump_end_mono = nr_mono_ns();
+	/* The start dump does not delay the first resync. */
+	if (strcmp(n->dump_reason, "resync") == 0)
+		n->last_dump_end_mono = nr_mono_ns();
 }
 
 static int dump_cb(const struct nlmsghdr *nlh, void *data)
@@ -425,26 +431,50 @@ static uint64_t sock_drops(int fd)
 	return mem[SK_MEMINFO_DROPS];
 }
 
-/* The end of an overrun, or drops noticed without one: one gap with the kernel's count. */
-static void account_drops(struct ct_ns *n, int64_t now)
+static void overrun_open(struct ct_ns *n)
 {
-	uint64_t drops = sock_drops(n->ev_fd);
+	if (n->overrun)
+		return;
+	n->overrun = true;
+	n->overrun_mono = nr_mono_ns();
+	n->n_overruns++;
+	log_warn("conntrack: %s: receive buffer overrun, events are being lost; a gaps row and a "
+		 "resync dump follow when it ends (raise conntrack-rcvbuf)",
+		 n->label);
+}
+
+/* The end of an overrun: one gap with the kernel's count of dropped events, then a resync. */
+static void overrun_close(struct ct_ns *n, uint64_t drops, int64_t now)
+{
 	/* The counter is 32 bits in the kernel. */
 	uint64_t lost = (uint32_t)(drops - n->drops);
 	char reason[80];
 
 	n->overrun = false;
 	n->drops = drops;
-	n->n_overruns++;
 	n->n_lost += lost;
 	snprintf(reason, sizeof(reason),
 		 "event overrun: receive buffer full in netns %llu; resync dump follows",
 		 (unsigned long long)n->ns->inode);
 	gap(n->src, n->ok_ns, now, reason, (int64_t)lost);
-	log_warn("conntrack: %s: receive buffer overrun, %llu events lost; resyncing by table dump "
-		 "(raise conntrack-rcvbuf)",
+	log_warn("conntrack: %s: overrun over: %llu events lost; resyncing by table dump",
 		 n->label, (unsigned long long)lost);
+	n->ok_ns = now;
 	resync(n);
+}
+
+/* Called every tick: opens an episode on drops not announced by ENOBUFS, closes one whose
+ * drops have stopped (or that has lasted OVERRUN_MAX_NS). */
+static void overrun_check(struct ct_ns *n, int64_t now, bool final)
+{
+	uint64_t drops = sock_drops(n->ev_fd);
+
+	if (!n->overrun && (uint32_t)(drops - n->drops))
+		overrun_open(n);
+	if (n->overrun && (final || drops == n->drops_tick ||
+			   nr_mono_ns() - n->overrun_mono >= OVERRUN_MAX_NS))
+		overrun_close(n, drops, now);
+	n->drops_tick = drops;
 }
 
 static void on_events(struct nr_daemon *d, int fd, uint32_t events, void *data)
@@ -458,16 +488,13 @@ static void on_events(struct nr_daemon *d, int fd, uint32_t events, void *data)
 
 		if (got < 0) {
 			if (errno == ENOBUFS) {
-				n->overrun = true;
+				overrun_open(n);
 				continue;
 			}
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN)
 				log_warn("conntrack: %s: recvmmsg: %m", n->label);
-			/* Drained: an overrun ends here, with what the kernel says it dropped. */
-			if (n->overrun)
-				account_drops(n, nr_now_ns());
 			return;
 		}
 		now = nr_now_ns();
@@ -530,7 +557,7 @@ static int open_events(struct ct_ns *n)
 		return r;
 	}
 	n->ev_fd = fd;
-	n->drops = sock_drops(fd);
+	n->drops = n->drops_tick = sock_drops(fd);
 	return 0;
 }
 
@@ -679,8 +706,7 @@ static void ns_close(struct ct_src *s, struct ct_ns *n)
 	/* What the kernel queued before the namespace went (or the recorder stops). */
 	if (n->ev_fd >= 0) {
 		on_events(s->d, n->ev_fd, 0, n);
-		if (n->overrun || (uint32_t)(sock_drops(n->ev_fd) - n->drops))
-			account_drops(n, nr_now_ns());
+		overrun_check(n, nr_now_ns(), true);
 		nr_daemon_unwatch(s->d, n->ev_fd);
 		close(n->ev_fd);
 	}
@@ -735,9 +761,7 @@ static void on_tick(struct nr_daemon *d, int fd, uint32_t events, void *data)
 	if (s->max_rate && nr_mono_ns() / NR_NS_PER_SEC != s->rl_sec)
 		rate_flush(s, now);
 	for (struct ct_ns *n = s->list; n; n = n->next) {
-		/* Drops without an ENOBUFS we saw (it is reported once per overrun). */
-		if (!n->overrun && (uint32_t)(sock_drops(n->ev_fd) - n->drops))
-			account_drops(n, now);
+		overrun_check(n, now, false);
 		if (n->resync_wanted && n->dump_fd < 0 &&
 		    nr_mono_ns() - n->last_dump_end_mono >= RESYNC_MIN_NS)
 			resync(n);

@@ -565,6 +565,7 @@ static int open_events(struct ct_ns *n)
 
 struct sysctl_args {
 	bool enable;
+	bool turned_on;
 	int acct, tstamp, events;
 };
 
@@ -603,10 +604,14 @@ static int do_sysctls(void *arg)
 	struct sysctl_args *a = arg;
 
 	if (a->enable) {
-		if (read_int(SYSCTL_DIR "nf_conntrack_acct") == 0)
+		if (read_int(SYSCTL_DIR "nf_conntrack_acct") == 0) {
 			write_one(SYSCTL_DIR "nf_conntrack_acct");
-		if (read_int(SYSCTL_DIR "nf_conntrack_timestamp") == 0)
+			a->turned_on = true;
+		}
+		if (read_int(SYSCTL_DIR "nf_conntrack_timestamp") == 0) {
 			write_one(SYSCTL_DIR "nf_conntrack_timestamp");
+			a->turned_on = true;
+		}
 	}
 	a->acct = read_int(SYSCTL_DIR "nf_conntrack_acct");
 	a->tstamp = read_int(SYSCTL_DIR "nf_conntrack_timestamp");
@@ -631,6 +636,10 @@ static void check_sysctls(struct ct_ns *n, bool first)
 
 	if (nr_netns_run(n->ns, do_sysctls, &a) < 0)
 		return;
+	if (a.turned_on)
+		log_info("conntrack: %s: turned on nf_conntrack_acct and nf_conntrack_timestamp "
+			 "(conntrack-accounting = on); connections already tracked stay without them",
+			 n->label);
 	if (a.acct != n->acct) {
 		health_flag(n, "nf_conntrack_acct", a.acct, now);
 		if (a.acct == 0)

@@ -98,6 +98,11 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.synthetic_rate, 0);
 	assert_int_equal(cfg.synthetic_seed, 1);
 	assert_int_equal(cfg.health_ns, SEC(10));
+	assert_int_equal(cfg.netns_rescan_ns, SEC(2));
+	assert_int_equal(cfg.ct_events, NR_CT_EV_NEW | NR_CT_EV_UPDATE | NR_CT_EV_DESTROY);
+	assert_int_equal(cfg.ct_rcvbuf, 64ULL << 20);
+	assert_int_equal(cfg.ct_max_rate, 0);
+	assert_false(cfg.ct_accounting);
 	assert_null(cfg.config_path);
 	assert_false(cfg.config_path_given);
 	nr_config_sources_str(cfg.sources, buf, sizeof(buf));
@@ -270,6 +275,49 @@ static void test_set_bad(void **state)
 	set_bad("health-interval", "999ms");
 	set_bad("health-interval", "61m");
 	set_bad("health-interval", "0");
+	set_bad("netns-rescan", "10ms");
+	set_bad("netns-rescan", "2h");
+	set_bad("conntrack-events", "");
+	set_bad("conntrack-events", ",");
+	set_bad("conntrack-events", "new,expect");
+	set_bad("conntrack-events", "newer");
+	set_bad("conntrack-events", "ne");
+	set_bad("conntrack-rcvbuf", "1K");
+	set_bad("conntrack-rcvbuf", "3G");
+	set_bad("conntrack-rcvbuf", "big");
+	set_bad("conntrack-max-rate", "-1");
+	set_bad("conntrack-max-rate", "fast");
+	set_bad("conntrack-accounting", "maybe");
+	set_bad("conntrack-accounting", "");
+}
+
+/* The conntrack settings: event lists in any order and case, sizes, switches. */
+static void test_set_conntrack(void **state)
+{
+	set_ok("conntrack-events", "destroy");
+	assert_int_equal(cfg.ct_events, NR_CT_EV_DESTROY);
+	set_ok("conntrack-events", "NEW, destroy");
+	assert_int_equal(cfg.ct_events, NR_CT_EV_NEW | NR_CT_EV_DESTROY);
+	set_ok("conntrack-events", "update,new,update");
+	assert_int_equal(cfg.ct_events, NR_CT_EV_NEW | NR_CT_EV_UPDATE);
+	set_ok("conntrack-events", "all");
+	assert_int_equal(cfg.ct_events, NR_CT_EV_ALL);
+	set_ok("conntrack-rcvbuf", "4K");
+	assert_int_equal(cfg.ct_rcvbuf, 4096);
+	set_ok("conntrack-rcvbuf", "2G");
+	assert_int_equal(cfg.ct_rcvbuf, 2ULL << 30);
+	set_ok("conntrack-max-rate", "50000");
+	assert_int_equal(cfg.ct_max_rate, 50000);
+	set_ok("conntrack-accounting", "on");
+	assert_true(cfg.ct_accounting);
+	set_ok("conntrack-accounting", "OFF");
+	assert_false(cfg.ct_accounting);
+	set_ok("conntrack-accounting", "yes");
+	assert_true(cfg.ct_accounting);
+	set_ok("netns", "host,blue");
+	assert_string_equal(cfg.netns, "host,blue");
+	set_ok("netns-rescan", "500ms");
+	assert_int_equal(cfg.netns_rescan_ns, 500 * NR_NS_PER_MS);
 }
 
 static void test_set_messages(void **state)
@@ -560,6 +608,9 @@ static void test_args_every_option(void **state)
 		{ "netns", "blue" },	       { "log-level", "error" },
 		{ "duration", "3s" },	       { "synthetic", "123" },
 		{ "synthetic-seed", "99" },    { "health-interval", "2s" },
+		{ "netns-rescan", "1s" },      { "conntrack-events", "new" },
+		{ "conntrack-rcvbuf", "8M" },  { "conntrack-max-rate", "9" },
+		{ "conntrack-accounting", "on" },
 	};
 	char *argv[1 + 2 * ARGC(kv)], opt[ARGC(kv)][32], err[512] = "";
 
@@ -585,6 +636,11 @@ static void test_args_every_option(void **state)
 	assert_int_equal(cfg.synthetic_rate, 123);
 	assert_int_equal(cfg.synthetic_seed, 99);
 	assert_int_equal(cfg.health_ns, SEC(2));
+	assert_int_equal(cfg.netns_rescan_ns, SEC(1));
+	assert_int_equal(cfg.ct_events, NR_CT_EV_NEW);
+	assert_int_equal(cfg.ct_rcvbuf, 8ULL << 20);
+	assert_int_equal(cfg.ct_max_rate, 9);
+	assert_true(cfg.ct_accounting);
 	/* No --config and no default file: nothing loaded. */
 	assert_null(cfg.config_path);
 	assert_false(cfg.config_path_given);
@@ -784,6 +840,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_good, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_bad, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_conntrack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sources_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sources_str, setup, teardown),

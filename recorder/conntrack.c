@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,9 +355,9 @@ static void on_dump(struct nr_daemon *d, int fd, uint32_t events, void *data)
 	}
 }
 
-static int dump_start(struct ct_ns *n, const char *reason)
+/* Opens a socket in the namespace and asks for a dump of the table. Returns the fd or -errno. */
+static int dump_request(struct ct_ns *n)
 {
-	struct ct_src *s = n->src;
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	socklen_t salen = sizeof(sa);
@@ -364,43 +365,79 @@ static int dump_start(struct ct_ns *n, const char *reason)
 	struct nfgenmsg *nfh;
 	int fd, r;
 
-	if (n->dump_fd >= 0) {
-		n->resync_wanted = true; /* one at a time: again when this one is done */
-		return 0;
-	}
 	fd = nr_netns_socket(n->ns, AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK, NETLINK_NETFILTER);
 	if (fd < 0)
 		return fd;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &salen) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
+	    getsockname(fd, (struct sockaddr *)&sa, &salen) < 0)
+		goto fail;
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = n->dump_seq = (uint32_t)nr_now_ns();
+	nlh->nlmsg_seq = (uint32_t)nr_now_ns();
 	nfh = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfh));
 	nfh->nfgen_family = AF_UNSPEC; /* IPv4 and IPv6 */
 	nfh->version = NFNETLINK_V0;
 	nfh->res_id = 0;
-	if (send(fd, nlh, nlh->nlmsg_len, 0) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
+	if (send(fd, nlh, nlh->nlmsg_len, 0) < 0)
+		goto fail;
+	n->dump_seq = nlh->nlmsg_seq;
+	n->dump_portid = sa.nl_pid;
+	return fd;
+fail:
+	r = -errno;
+	close(fd);
+	return r;
+}
+
+static int dump_start(struct ct_ns *n, const char *reason)
+{
+	int fd, r;
+
+	if (n->dump_fd >= 0) {
+		n->resync_wanted = true; /* one at a time: again when this one is done */
+		return 0;
 	}
-	r = nr_daemon_watch(s->d, fd, on_dump, n);
+	fd = dump_request(n);
+	if (fd < 0)
+		return fd;
+	r = nr_daemon_watch(n->src->d, fd, on_dump, n);
 	if (r < 0) {
 		close(fd);
 		return r;
 	}
 	n->dump_fd = fd;
-	n->dump_portid = sa.nl_pid;
 	n->dump_reason = reason;
 	n->dump_start_ns = nr_now_ns();
 	n->resync_wanted = false;
 	return 0;
+}
+
+/* Runs a dump to its end before returning (a namespace that is going away: its entries die
+ * with it, without DESTROY events, so their last state is recorded now). */
+static void dump_finish(struct ct_ns *n)
+{
+	if (n->dump_fd < 0) {
+		int fd = dump_request(n);
+
+		if (fd < 0) {
+			log_warn("conntrack: %s: final table dump: %s", n->label, strerror(-fd));
+			return;
+		}
+		n->dump_fd = fd;
+		n->dump_reason = "final";
+		n->dump_start_ns = nr_now_ns();
+	}
+	while (n->dump_fd >= 0) {
+		struct pollfd p = { .fd = n->dump_fd, .events = POLLIN };
+
+		errno = 0;
+		if (poll(&p, 1, 2000) <= 0) {
+			dump_failed(n, "poll", errno ? errno : ETIMEDOUT);
+			return;
+		}
+		on_dump(n->src->d, n->dump_fd, POLLIN, n);
+	}
 }
 
 static void resync(struct ct_ns *n)
@@ -712,6 +749,8 @@ static void ns_added(struct nr_daemon *d, const struct nr_netns *ns, void *data)
 
 static void ns_close(struct ct_src *s, struct ct_ns *n)
 {
+	if (!s->stopping)
+		dump_finish(n);
 	/* What the kernel queued before the namespace went (or the recorder stops). */
 	if (n->ev_fd >= 0) {
 		on_events(s->d, n->ev_fd, 0, n);

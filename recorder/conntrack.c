@@ -32,6 +32,7 @@
 #include <linux/sock_diag.h>
 
 #include "config.h"
+#include "conntrack.h"
 #include "daemon.h"
 #include "log.h"
 #include "netns.h"
@@ -51,7 +52,11 @@
 #define TICK_NS NR_NS_PER_SEC
 #define OVERRUN_MAX_NS (10 * NR_NS_PER_SEC) /* a long overrun is reported in pieces this long */
 
-enum { EV_NEW, EV_UPDATE, EV_DESTROY, EV_DUMP, EV__COUNT };
+#define EV_NEW NR_CT_NEW
+#define EV_UPDATE NR_CT_UPDATE
+#define EV_DESTROY NR_CT_DESTROY
+#define EV_DUMP NR_CT_DUMP
+#define EV__COUNT NR_CT__COUNT
 static const char *const ev_names[EV__COUNT] = { "new", "update", "destroy", "dump" };
 
 struct ct_src;
@@ -251,43 +256,56 @@ static bool rate_allow(struct ct_src *s, int64_t now)
 	return false;
 }
 
+int nr_conntrack_event(const struct nlmsghdr *nlh, bool dump)
+{
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK)
+		return -1;
+	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
+	case IPCTNL_MSG_CT_NEW:
+		if (dump)
+			return EV_DUMP;
+		return (nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL)) ? EV_NEW : EV_UPDATE;
+	case IPCTNL_MSG_CT_DELETE:
+		return dump ? -1 : EV_DESTROY;
+	default:
+		return -1;
+	}
+}
+
+int nr_conntrack_parse(const struct nlmsghdr *nlh, enum nr_ct_event ev, int64_t now_ns,
+		       uint64_t netns, struct nr_record *r)
+{
+	struct nf_conntrack *ct;
+
+	if (ev < 0 || ev >= EV__COUNT || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nfgenmsg)))
+		return -EINVAL;
+	ct = nfct_new();
+	if (!ct)
+		return -ENOMEM;
+	if (nfct_nlmsg_parse(nlh, ct) < 0 || nfct_attr_is_set(ct, ATTR_ORIG_L3PROTO) <= 0) {
+		nfct_destroy(ct);
+		return -EINVAL;
+	}
+	fill_row(r, ct, nlh, ev, now_ns, netns);
+	nfct_destroy(ct);
+	return 0;
+}
+
 /* One netlink message: an event, or an entry of a dump. */
 static void handle_msg(struct ct_ns *n, const struct nlmsghdr *nlh, bool dump, int64_t now)
 {
 	struct ct_src *s = n->src;
-	struct nf_conntrack *ct;
 	struct nr_record r;
-	int ev;
+	int ev = nr_conntrack_event(nlh, dump);
 
-	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK)
+	if (ev < 0)
 		return;
-	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
-	case IPCTNL_MSG_CT_NEW:
-		if (dump)
-			ev = EV_DUMP;
-		else
-			ev = (nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL)) ? EV_NEW : EV_UPDATE;
-		break;
-	case IPCTNL_MSG_CT_DELETE:
-		ev = EV_DESTROY;
-		break;
-	default:
-		return;
-	}
 	if (ev != EV_DUMP && !rate_allow(s, now))
 		return;
-	ct = nfct_new();
-	if (!ct) {
+	if (nr_conntrack_parse(nlh, ev, now, n->ns->inode, &r) < 0) {
 		n->n_bad++;
 		return;
 	}
-	if (nfct_nlmsg_parse(nlh, ct) < 0) {
-		n->n_bad++;
-		nfct_destroy(ct);
-		return;
-	}
-	fill_row(&r, ct, nlh, ev, now, n->ns->inode);
-	nfct_destroy(ct);
 	n->n[ev]++;
 	nr_daemon_emit(s->d, &r);
 }

@@ -150,7 +150,7 @@ static void emit_health(struct nr_daemon *d)
 		nr_daemon_health(d, id, now, "available", d->sources[i].up ? 1 : 0);
 		nr_daemon_health(d, id, now, "queued", (double)qs.pushed[id]);
 		nr_daemon_health(d, id, now, "queue_dropped", (double)qs.dropped[id]);
-		if (d->sources[i].up && d->sources[i].desc->health)
+		if (d->sources[i].up && d->sources[i].state && d->sources[i].desc->health)
 			d->sources[i].desc->health(d, d->sources[i].state, now);
 	}
 }
@@ -264,8 +264,12 @@ static void stop_sources(struct nr_daemon *d)
 		struct running_source *s = &d->sources[i];
 
 		if (s->up) {
+			/* The source's last counters, while it still has them. */
+			if (s->desc->health)
+				s->desc->health(d, s->state, now);
 			if (s->desc->stop)
 				s->desc->stop(d, s->state);
+			s->state = NULL;
 		} else {
 			source_unavailable_gap(d, s, d->start_ns, now);
 		}

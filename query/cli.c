@@ -198,7 +198,8 @@ static const struct nr_filter_cols filter_cols[] = {
 	  { "orig_sport", "reply_dport" },
 	  { "orig_dport", "reply_sport" },
 	  "proto",
-	  NULL },
+	  NULL,
+	  "event" },
 	{ "sockets", { "src" }, { "dst" }, { "sport" }, { "dport" }, "proto", NULL },
 };
 
@@ -232,11 +233,16 @@ static void usage(FILE *f)
 	      "  sql QUERY            run SQL (read-only) over every table in the range\n"
 	      "  gaps                 periods and counts of data the recorder lost\n"
 	      "  export -o FILE [--force] [--anonymize] [FILTER]\n"
-	      "                       write the range into one self-contained SQLite file\n\n"
+	      "                       write the range into one self-contained SQLite file\n"
+	      "  conntrack [FILTER]   conntrack events in the range, oldest first\n"
+	      "  nat ADDR[:PORT] [--at TIME]\n"
+	      "                       the conntrack entries ADDR (and PORT) took part in, with\n"
+	      "                       their lifetime and the address on the other side of the NAT\n\n"
 	      "TIME: 2026-11-22T03:10:00Z, 2026-11-22 03:10 (local), 1700000000 (epoch s),\n"
 	      "      now, 90s ago, 15m ago, 2h ago, 3d ago, today, yesterday, yesterday 03:00\n"
 	      "FILTER: [src|dst] host ADDR, [src|dst] net CIDR, [src|dst] port N, proto NAME,\n"
-	      "        iface NAME, joined with and, or, not and parentheses\n"
+	      "        iface NAME, event new|update|destroy|dump, joined with and, or, not\n"
+	      "        and parentheses\n"
 	      "Exit status: 0 ok, 1 error, 2 bad usage, 3 some partitions unreadable (warned).\n"
 	      "See netrec(1) and docs/query.md.\n",
 	      f);
@@ -250,6 +256,8 @@ static const struct {
 	{ "info", nr_cmd_info },
 	{ "gaps", nr_cmd_gaps },
 	{ "export", nr_cmd_export },
+	{ "conntrack", nr_cmd_conntrack },
+	{ "nat", nr_cmd_nat },
 };
 
 int nr_cli_main(int argc, char **argv)
@@ -272,8 +280,9 @@ int nr_cli_main(int argc, char **argv)
 		.fmt = NR_FMT_TABLE,
 		.out_flags = NR_OUT_HUMAN_TIME,
 		.out = stdout,
+		.now_ns = nr_now_ns(),
 	};
-	int64_t now = nr_now_ns();
+	int64_t now = cli.now_ns;
 	const char *env;
 	int opt, status;
 

@@ -26,6 +26,7 @@ struct nr_cli {
 	char **db_files;
 	size_t ndb_files;
 	int64_t since_ns, until_ns;
+	int64_t now_ns; /* when netrec started: relative times in arguments count from it */
 	enum nr_format fmt;
 	unsigned out_flags;
 	FILE *out;
@@ -67,3 +68,5 @@ int nr_cmd_sql(struct nr_cli *cli, int argc, char **argv);
 int nr_cmd_gaps(struct nr_cli *cli, int argc, char **argv);
 int nr_cmd_info(struct nr_cli *cli, int argc, char **argv);
 int nr_cmd_export(struct nr_cli *cli, int argc, char **argv);
+int nr_cmd_conntrack(struct nr_cli *cli, int argc, char **argv);
+int nr_cmd_nat(struct nr_cli *cli, int argc, char **argv);

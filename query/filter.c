@@ -23,7 +23,7 @@
 /* How much of an offending word an error message quotes. */
 #define FILTER_QUOTE_MAX 48
 
-#define EXPECT_TERM "host, net, port, proto, iface, src, dst, not or ("
+#define EXPECT_TERM "host, net, port, proto, iface, event, src, dst, not or ("
 
 enum node_kind {
 	NODE_AND,
@@ -34,6 +34,7 @@ enum node_kind {
 	NODE_PORT,
 	NODE_PROTO,
 	NODE_IFACE,
+	NODE_EVENT,
 };
 
 enum node_dir {
@@ -52,7 +53,7 @@ struct node {
 	enum node_dir dir;
 	struct node **kids; /* AND, OR: two or more; NOT: one */
 	size_t nkids;
-	char *text; /* HOST: canonical address; NET: canonical prefix; IFACE: name */
+	char *text; /* HOST: canonical address; NET: canonical prefix; IFACE: name; EVENT: name */
 	int64_t num; /* PORT, PROTO */
 };
 
@@ -323,6 +324,7 @@ static int parse_arg(struct parser *p, struct node *n, const char *kw)
 		[NODE_PORT] = "a number from 0 to 65535",
 		[NODE_PROTO] = "tcp, udp, icmp, icmp6, sctp, gre, esp, ah or a number from 0 to 255",
 		[NODE_IFACE] = "an interface name (at most 15 characters)",
+		[NODE_EVENT] = "new, update, destroy or dump",
 	};
 	char q[FILTER_QUOTE_MAX + 4], text[NR_ADDR_STRLEN + 4];
 	const char *w = peek(p);
@@ -377,6 +379,20 @@ static int parse_arg(struct parser *p, struct node *n, const char *kw)
 				       needs[n->kind], quote(q, w));
 		n->text = strdup(w);
 		break;
+	case NODE_EVENT: {
+		/* The conntrack events the recorder stores; stored lower-case. */
+		static const char *const events[] = { "new", "update", "destroy", "dump" };
+		size_t i;
+
+		for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
+			if (word_is(w, events[i]))
+				break;
+		if (i == sizeof(events) / sizeof(events[0]))
+			return set_err(p->err, p->errlen, "'%s' needs %s, got '%s'", kw,
+				       needs[n->kind], quote(q, w));
+		n->text = strdup(events[i]);
+		break;
+	}
 	default:
 		return -EINVAL;
 	}
@@ -392,7 +408,7 @@ static int parse_prim(struct parser *p, struct node **ret)
 	} words[] = {
 		{ "host", NODE_HOST, true },   { "net", NODE_NET, true },
 		{ "port", NODE_PORT, true },   { "proto", NODE_PROTO, false },
-		{ "iface", NODE_IFACE, false },
+		{ "iface", NODE_IFACE, false }, { "event", NODE_EVENT, false },
 	};
 	char q[FILTER_QUOTE_MAX + 4], q2[FILTER_QUOTE_MAX + 4];
 	size_t start = p->pos, i;
@@ -666,7 +682,7 @@ static int not_applicable(const struct compiler *c, const struct node *n)
 {
 	static const char *const kw[] = {
 		[NODE_HOST] = "host", [NODE_NET] = "net",     [NODE_PORT] = "port",
-		[NODE_PROTO] = "proto", [NODE_IFACE] = "iface",
+		[NODE_PROTO] = "proto", [NODE_IFACE] = "iface",   [NODE_EVENT] = "event",
 	};
 	const char *dir = n->dir == DIR_SRC ? "src " : n->dir == DIR_DST ? "dst " : "";
 
@@ -729,14 +745,16 @@ static int compile_node(struct compiler *c, const struct node *n)
 
 	case NODE_PROTO:
 	case NODE_IFACE:
-		col = n->kind == NODE_PROTO ? c->cols->proto : c->cols->iface;
+	case NODE_EVENT:
+		col = n->kind == NODE_PROTO ? c->cols->proto :
+		      n->kind == NODE_IFACE ? c->cols->iface : c->cols->event;
 		if (!col || !col[0])
 			return not_applicable(c, n);
 		r = emit(c, col);
 		if (r >= 0)
 			r = emit(c, " = ?");
 		if (r >= 0)
-			r = emit_param(c, n->kind == NODE_IFACE ? n->text : NULL, n->num);
+			r = emit_param(c, n->kind == NODE_PROTO ? NULL : n->text, n->num);
 		return r;
 	}
 	return -EINVAL;

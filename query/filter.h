@@ -11,6 +11,7 @@
  *          | "proto" NAME-OR-NUMBER             tcp, udp, icmp, icmp6 (icmpv6, ipv6-icmp),
  *                                                sctp, gre, esp, ah, or 0..255
  *          | "iface" NAME
+ *          | "event" NAME                       new, update, destroy, dump (conntrack)
  *
  * Words may come as separate argv elements or in one string ("host 10.0.0.1 and port 53");
  * parentheses may touch words ("(host", "a)"). Keywords are case-insensitive. Addresses are
@@ -37,6 +38,7 @@ struct nr_filter_cols {
 	const char *dport[5];
 	const char *proto; /* NULL: none */
 	const char *iface; /* NULL: none */
+	const char *event; /* NULL: none */
 };
 
 struct nr_sql_param {

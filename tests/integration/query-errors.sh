@@ -45,9 +45,28 @@ expect 2 "bad format" -d "$D" -f xml info
 expect 2 "sql needs a query" -d "$D" sql
 expect 2 "hots" -d "$D" export -o "$T/e.db" hots 10.0.0.1
 expect 2 "port" -d "$D" export -o "$T/e.db" port 99999
+expect 2 "bad address '300.1.2.3'" -d "$D" nat 300.1.2.3
+expect 2 "bad address" -d "$D" nat "[2001:db8::1"
+expect 2 "bad address" -d "$D" nat 10.0.0.0/8
+expect 2 "bad port" -d "$D" nat 192.0.2.1:99999
+expect 2 "bad port" -d "$D" nat "[2001:db8::1]:http"
+expect 2 "bad time for --at" -d "$D" nat 192.0.2.1:40000 --at "half past three"
+expect 2 "--at needs a time" -d "$D" nat 192.0.2.1:40000 --at
+expect 2 "nat needs an address" -d "$D" nat
+expect 2 "hots" -d "$D" conntrack hots 10.0.0.1
+expect 2 "port" -d "$D" conntrack port 99999
+expect 2 "new, update, destroy or dump" -d "$D" conntrack event created
+expect 2 "does not apply to table conntrack" -d "$D" conntrack iface eth0
 expect 1 "No such file" -d "$T/nowhere" info
 expect 1 "No such file" --db "$T/nowhere.db" info
 [ ! -e "$T/e.db" ] || fail "a failed export left a file"
+
+# The conntrack reports over the synthetic rows: the same rows as SQL, and a NAT lookup of
+# the synthetic source's masquerading address that finds entries.
+assert_eq "$(q -d "$D" conntrack event destroy | wc -l)" \
+	"$(q -d "$D" sql "SELECT count(*) FROM conntrack WHERE event = 'destroy'")" "conntrack event destroy rows"
+[ "$(q -d "$D" nat 192.0.2.1 | wc -l)" -gt 0 ] || fail "nat 192.0.2.1 found no entry"
+ok "nat 192.0.2.1 finds entries"
 
 # Damaged partitions next to good ones.
 good=$(ls "$D"/*.db | head -n 1)

@@ -36,6 +36,7 @@ static const struct nr_filter_cols conntrack_cols = {
 	.sport = { "orig_sport", "reply_sport" },
 	.dport = { "orig_dport", "reply_dport" },
 	.proto = "proto",
+	.event = "event",
 };
 
 static const struct nr_filter_cols listeners_cols = {
@@ -188,6 +189,19 @@ static void test_sql_logic(void **state)
 		  "'10.0.0.0/8', '192.168.0.0/16', 22, 22, 443, 443");
 }
 
+/* Conntrack events: a fixed set of words, case-insensitive, stored lower-case. */
+static void test_sql_event(void **state)
+{
+	check_sql_cols(&conntrack_cols, "event new", "event = ?", "'new'");
+	check_sql_cols(&conntrack_cols, "event update", "event = ?", "'update'");
+	check_sql_cols(&conntrack_cols, "EVENT Destroy", "event = ?", "'destroy'");
+	check_sql_cols(&conntrack_cols, "event DUMP", "event = ?", "'dump'");
+	check_sql_cols(&conntrack_cols, "host 10.0.0.1 and not event update",
+		       "((orig_src = ? OR reply_src = ? OR orig_dst = ? OR reply_dst = ?) AND "
+		       "NOT coalesce(event = ?, 0))",
+		       "'10.0.0.1', '10.0.0.1', '10.0.0.1', '10.0.0.1', 'update'");
+}
+
 static void test_sql_multi_columns(void **state)
 {
 	check_sql_cols(&conntrack_cols, "host 10.0.0.1",
@@ -281,7 +295,7 @@ static void check_parse_error(const char *filter, const char *want)
 	assert_null(strchr(err, '\n'));
 }
 
-#define EXPECT_TERM "expected host, net, port, proto, iface, src, dst, not or ("
+#define EXPECT_TERM "expected host, net, port, proto, iface, event, src, dst, not or ("
 
 static void test_parse_errors(void **state)
 {
@@ -302,6 +316,7 @@ static void test_parse_errors(void **state)
 				   "ah or a number from 0 to 255, got nothing");
 	check_parse_error("iface",
 			  "filter: 'iface' needs an interface name (at most 15 characters), got nothing");
+	check_parse_error("event", "filter: 'event' needs new, update, destroy or dump, got nothing");
 	check_parse_error("(host)", "filter: 'host' needs an IPv4 or IPv6 address, got ')'");
 	check_parse_error("src", "filter: 'src' at word 1 must be followed by host, net or port, "
 				 "got nothing");
@@ -335,6 +350,12 @@ static void test_parse_errors(void **state)
 						    "most 15 characters), got 'abcdefghijklmnop'");
 	check_parse_error("iface )", "filter: 'iface' needs an interface name (at most 15 "
 				     "characters), got ')'");
+	check_parse_error("event created",
+			  "filter: 'event' needs new, update, destroy or dump, got 'created'");
+	check_parse_error("event (new)",
+			  "filter: 'event' needs new, update, destroy or dump, got '('");
+	check_parse_error("src event new",
+			  "filter: 'src' at word 1 must be followed by host, net or port, got 'event'");
 	check_parse_error("src proto tcp",
 			  "filter: 'src' at word 1 must be followed by host, net or port, got 'proto'");
 	check_parse_error("dst iface eth0",
@@ -461,6 +482,8 @@ static void test_missing_columns(void **state)
 			    "filter: 'iface' does not apply to table listeners");
 	check_compile_error(&conntrack_cols, "iface eth0",
 			    "filter: 'iface' does not apply to table conntrack");
+	check_compile_error(&flows_cols, "port 53 and event new",
+			    "filter: 'event' does not apply to table flows");
 	check_compile_error(&unnamed, "src net 10.0.0.0/8 and dst net 10.0.0.0/8",
 			    "filter: 'dst net' does not apply to table (unnamed)");
 }
@@ -778,6 +801,7 @@ int main(void)
 		cmocka_unit_test(test_sql_primitives),
 		cmocka_unit_test(test_sql_canonical),
 		cmocka_unit_test(test_sql_logic),
+		cmocka_unit_test(test_sql_event),
 		cmocka_unit_test(test_sql_multi_columns),
 		cmocka_unit_test(test_word_splitting),
 		cmocka_unit_test(test_empty),

@@ -109,6 +109,7 @@ struct nr_catalog {
 		char *names[MAX_COLS];
 		char *types[MAX_COLS];
 		int n;
+		uint64_t indexed; /* columns that lead a lookup index of closed partitions */
 	} cols[16];
 };
 
@@ -410,6 +411,7 @@ static int vt_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
 {
 	struct vtab *vt = (struct vtab *)base;
 	int ncols = vt->c->cols[vt->tidx].n;
+	uint64_t indexed = vt->c->cols[vt->tidx].indexed;
 	sqlite3_str *s = sqlite3_str_new(NULL);
 	double cost = 1e6;
 	int argi = 0;
@@ -428,7 +430,14 @@ static int vt_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
 		info->aConstraintUsage[i].argvIndex = ++argi;
 		info->aConstraintUsage[i].omit = 0;
 		sqlite3_str_appendf(s, "%d:%d,", k->iColumn, k->op);
-		cost /= k->op == SQLITE_INDEX_CONSTRAINT_EQ ? 20 : 2;
+		/* An equality a partition index serves is far more selective than one it must
+		 * scan for. The difference matters to SQLite's OR optimization: it plans each
+		 * term of "src = A OR dst = A" alone, without the AND'ed terms, and must still
+		 * prefer that union of index lookups to a scan with "proto = 6" pushed. */
+		if (k->op == SQLITE_INDEX_CONSTRAINT_EQ)
+			cost /= k->iColumn < 64 && (indexed >> k->iColumn & 1) ? 1e4 : 20;
+		else
+			cost /= 2;
 	}
 	info->idxNum = (int)(info->colUsed & 0x7fffffff);
 	if (info->colUsed >> 31)
@@ -782,6 +791,29 @@ static int load_columns(struct nr_catalog *c, char *err, size_t errlen)
 				r = -ENOMEM;
 		}
 		sqlite3_finalize(st);
+	}
+	/* Which columns lead an index: the same definitions closed partitions get. */
+	if (r == 0 && nr_schema_build_indexes(mem) == 0) {
+		sqlite3_stmt *st;
+
+		if (sqlite3_prepare_v2(mem,
+				       "SELECT m.tbl_name, i.name FROM sqlite_schema m, "
+				       "pragma_index_info(m.name) i WHERE m.type = 'index' AND i.seqno = 0",
+				       -1, &st, NULL) == SQLITE_OK) {
+			while (sqlite3_step(st) == SQLITE_ROW) {
+				const char *tbl = (const char *)sqlite3_column_text(st, 0);
+				const char *col = (const char *)sqlite3_column_text(st, 1);
+
+				for (int t = 0; nr_catalog_tables[t]; t++) {
+					if (!tbl || !col || strcmp(tbl, nr_catalog_tables[t]) != 0)
+						continue;
+					for (int k = 0; k < c->cols[t].n && k < 64; k++)
+						if (strcmp(c->cols[t].names[k], col) == 0)
+							c->cols[t].indexed |= 1ULL << k;
+				}
+			}
+			sqlite3_finalize(st);
+		}
 	}
 	sqlite3_close(mem);
 	if (r < 0)

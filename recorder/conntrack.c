@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
@@ -48,6 +49,10 @@
 #define EV_BUDGET 32 /* recvmmsg calls per wake-up, then the loop serves others */
 #define DUMP_BUF_SIZE 65536
 #define DUMP_BUDGET 64
+/* A dump reads on only while the queue has this much room (one read brings a few hundred
+ * entries at most); otherwise it pauses, and the kernel waits for it. */
+#define DUMP_ROOM 4096
+#define DUMP_PAUSE_NS (5 * NR_NS_PER_MS)
 #define RESYNC_MIN_NS (5 * NR_NS_PER_SEC) /* at most one resync dump per 5 s per namespace */
 #define TICK_NS NR_NS_PER_SEC
 #define OVERRUN_MAX_NS (10 * NR_NS_PER_SEC) /* a long overrun is reported in pieces this long */
@@ -69,7 +74,7 @@ struct ct_ns {
 	uint32_t dump_seq, dump_portid;
 	const char *dump_reason; /* "start" or "resync" */
 	int64_t dump_start_ns;
-	bool resync_wanted;
+	bool resync_wanted, dump_paused;
 	int64_t last_dump_end_mono;
 	/* Overrun: the kernel dropped events. An episode opens at the first ENOBUFS (or drop
 	 * count increase) and closes at the first tick without new drops, or after
@@ -93,11 +98,13 @@ struct ct_src {
 	bool accounting;
 	bool stopping;
 	int timer_fd;
+	int resume_fd; /* one-shot timer: paused dumps go on */
+	size_t dump_room; /* queue room a dump needs to read on */
 	unsigned ticks;
 	/* Rate limit over one-second windows (conntrack-max-rate). */
 	uint64_t max_rate;
 	int64_t rl_sec, rl_count, rl_shed, rl_shed_from_ns;
-	uint64_t n_shed;
+	uint64_t n_shed, n_pauses;
 	/* Totals, for health, including namespaces that are gone. */
 	uint64_t tot[EV__COUNT], tot_overruns, tot_lost, tot_bad, n_gone;
 	/* recvmmsg buffers, shared: one namespace is read at a time. */
@@ -316,7 +323,9 @@ static void dump_close(struct ct_ns *n)
 {
 	if (n->dump_fd < 0)
 		return;
-	nr_daemon_unwatch(n->src->d, n->dump_fd);
+	if (!n->dump_paused)
+		nr_daemon_unwatch(n->src->d, n->dump_fd);
+	n->dump_paused = false;
 	close(n->dump_fd);
 	n->dump_fd = -1;
 	/* The start dump does not delay the first resync. */
@@ -344,14 +353,53 @@ static void dump_failed(struct ct_ns *n, const char *what, int err)
 	dump_close(n);
 }
 
+/* The queue is nearly full: stop reading the dump for a moment (the kernel waits). */
+static void dump_pause(struct ct_ns *n)
+{
+	struct itimerspec its = { .it_value = { 0, DUMP_PAUSE_NS } };
+
+	nr_daemon_unwatch(n->src->d, n->dump_fd);
+	n->dump_paused = true;
+	n->src->n_pauses++;
+	timerfd_settime(n->src->resume_fd, 0, &its, NULL);
+}
+
+static void on_dump(struct nr_daemon *d, int fd, uint32_t events, void *data);
+
+static void on_resume(struct nr_daemon *d, int fd, uint32_t events, void *data)
+{
+	struct ct_src *s = data;
+	uint64_t exp;
+
+	if (read(fd, &exp, sizeof(exp)) <= 0)
+		return;
+	for (struct ct_ns *n = s->list; n; n = n->next) {
+		if (!n->dump_paused)
+			continue;
+		if (nr_daemon_queue_room(d) < 2 * s->dump_room) {
+			dump_pause(n);
+			continue;
+		}
+		n->dump_paused = false;
+		if (nr_daemon_watch(d, n->dump_fd, on_dump, n) < 0)
+			dump_failed(n, "watch", ENOSPC);
+	}
+}
+
 static void on_dump(struct nr_daemon *d, int fd, uint32_t events, void *data)
 {
 	struct ct_ns *n = data;
 	struct ct_src *s = n->src;
 
 	for (int i = 0; i < DUMP_BUDGET && n->dump_fd >= 0; i++) {
-		ssize_t len = recv(fd, s->dump_buf, DUMP_BUF_SIZE, MSG_DONTWAIT);
+		ssize_t len;
 		int r;
+
+		if (nr_daemon_queue_room(d) < s->dump_room && !s->stopping) {
+			dump_pause(n);
+			return;
+		}
+		len = recv(fd, s->dump_buf, DUMP_BUF_SIZE, MSG_DONTWAIT);
 
 		if (len < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -860,6 +908,7 @@ void nr_conntrack_health(struct nr_daemon *d, void *state, int64_t now)
 	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_lost", (double)lost);
 	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_shed", (double)s->n_shed);
 	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "parse_errors", (double)bad);
+	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "dump_pauses", (double)s->n_pauses);
 }
 
 int nr_conntrack_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
@@ -872,11 +921,12 @@ int nr_conntrack_start(struct nr_daemon *d, void **ret, char *why, size_t whylen
 	if (!s)
 		return -ENOMEM;
 	s->d = d;
-	s->timer_fd = -1;
+	s->timer_fd = s->resume_fd = -1;
 	s->events = c->ct_events;
 	s->rcvbuf = (int)(c->ct_rcvbuf / 2); /* the kernel doubles it (bookkeeping overhead) */
 	s->accounting = c->ct_accounting;
 	s->max_rate = c->ct_max_rate;
+	s->dump_room = c->queue_size / 4 < DUMP_ROOM ? c->queue_size / 4 : DUMP_ROOM;
 	s->bufs = malloc(EV_BATCH * sizeof(*s->bufs));
 	s->dump_buf = malloc(DUMP_BUF_SIZE);
 	if (!s->bufs || !s->dump_buf) {
@@ -886,6 +936,13 @@ int nr_conntrack_start(struct nr_daemon *d, void **ret, char *why, size_t whylen
 	for (int i = 0; i < EV_BATCH; i++) {
 		s->iov[i] = (struct iovec){ s->bufs[i], EV_MSG_SIZE };
 		s->msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &s->iov[i], .msg_iovlen = 1 };
+	}
+	s->resume_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (s->resume_fd < 0 || nr_daemon_watch(d, s->resume_fd, on_resume, s) < 0) {
+		r = -errno;
+		snprintf(why, whylen, "timer: %s", strerror(-r));
+		nr_conntrack_stop(d, s);
+		return r;
 	}
 	s->timer_fd = nr_daemon_timer(d, TICK_NS, on_tick, s);
 	if (s->timer_fd < 0) {
@@ -925,6 +982,10 @@ void nr_conntrack_stop(struct nr_daemon *d, void *state)
 	if (s->timer_fd >= 0) {
 		nr_daemon_unwatch(d, s->timer_fd);
 		close(s->timer_fd);
+	}
+	if (s->resume_fd >= 0) {
+		nr_daemon_unwatch(d, s->resume_fd);
+		close(s->resume_fd);
 	}
 	if (s->tot[EV_NEW] + s->tot[EV_UPDATE] + s->tot[EV_DESTROY] + s->tot[EV_DUMP])
 		log_info("conntrack: recorded new=%llu update=%llu destroy=%llu dump=%llu; "

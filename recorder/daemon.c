@@ -60,6 +60,11 @@ int nr_daemon_emit(struct nr_daemon *d, const struct nr_record *r)
 	return nr_queue_push(d->q, r);
 }
 
+size_t nr_daemon_queue_room(struct nr_daemon *d)
+{
+	return nr_queue_room(d->q);
+}
+
 int nr_daemon_watch(struct nr_daemon *d, int fd, nr_io_cb cb, void *data)
 {
 	struct epoll_event ev = { .events = EPOLLIN };

@@ -198,6 +198,16 @@ bool nr_queue_closed_and_empty(struct nr_queue *q)
 	return r;
 }
 
+size_t nr_queue_room(struct nr_queue *q)
+{
+	size_t room;
+
+	pthread_mutex_lock(&q->lock);
+	room = q->cap - q->count;
+	pthread_mutex_unlock(&q->lock);
+	return room;
+}
+
 void nr_queue_stats(struct nr_queue *q, struct nr_queue_stats *ret)
 {
 	pthread_mutex_lock(&q->lock);

@@ -53,3 +53,5 @@ struct nr_queue_stats {
 	uint64_t dropped[NR_SRC_COUNT]; /* lost to a full queue, monotonic */
 };
 void nr_queue_stats(struct nr_queue *q, struct nr_queue_stats *ret);
+/* Free slots now (a source that can wait, such as a table dump, checks before reading). */
+size_t nr_queue_room(struct nr_queue *q);

@@ -28,6 +28,7 @@ void nr_config_init(struct nr_config *c)
 	c->netns_rescan_ns = 2 * NR_NS_PER_SEC;
 	c->ct_events = NR_CT_EV_ALL;
 	c->ct_rcvbuf = 64ULL << 20;
+	c->ct_force_events = true;
 	c->log_level = NR_LOG_INFO;
 	c->health_ns = 10 * NR_NS_PER_SEC;
 	c->synthetic_seed = 1;
@@ -251,6 +252,9 @@ int nr_config_set(struct nr_config *c, const char *key, const char *v, char *err
 	} else if (strcmp(key, "conntrack-accounting") == 0) {
 		expect = "on or off";
 		r = parse_bool(v, &c->ct_accounting);
+	} else if (strcmp(key, "conntrack-force-events") == 0) {
+		expect = "on or off";
+		r = parse_bool(v, &c->ct_force_events);
 	} else if (strcmp(key, "log-level") == 0) {
 		expect = "error, warn, info or debug";
 		r = nr_log_level_parse(v, &c->log_level);
@@ -373,6 +377,9 @@ static void usage(FILE *f)
 	      "                            no limit)\n"
 	      "      --conntrack-accounting on|off  turn on nf_conntrack_acct and\n"
 	      "                            nf_conntrack_timestamp in recorded namespaces (default off)\n"
+	      "      --conntrack-force-events on|off  set nf_conntrack_events from 2 to 1 so\n"
+	      "                            connections made while netrecd is down report their end\n"
+	      "                            (default on)\n"
 	      "      --log-level LEVEL     error, warn, info, debug (default info)\n"
 	      "      --duration DUR        stop after this long (default: run until signalled)\n"
 	      "      --synthetic RATE      generate synthetic rows at RATE rows/s (tests, benchmarks)\n"
@@ -403,6 +410,7 @@ int nr_config_parse_args(struct nr_config *c, int argc, char **argv, char *err, 
 		{ "conntrack-rcvbuf", required_argument, NULL, 0 },
 		{ "conntrack-max-rate", required_argument, NULL, 0 },
 		{ "conntrack-accounting", required_argument, NULL, 0 },
+		{ "conntrack-force-events", required_argument, NULL, 0 },
 		{ "log-level", required_argument, NULL, 0 },
 		{ "duration", required_argument, NULL, 0 },
 		{ "synthetic", required_argument, NULL, 0 },

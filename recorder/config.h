@@ -46,6 +46,7 @@ struct nr_config {
 	uint64_t ct_rcvbuf; /* bytes */
 	uint64_t ct_max_rate; /* events per second; 0: no limit */
 	bool ct_accounting; /* turn on nf_conntrack_acct and _timestamp */
+	bool ct_force_events; /* nf_conntrack_events 2 -> 1 */
 	enum nr_log_level log_level;
 	int64_t duration_ns; /* 0: until signalled */
 	uint64_t synthetic_rate; /* rows per second; 0: off */

@@ -75,6 +75,7 @@ struct ct_ns {
 	const char *dump_reason; /* "start" or "resync" */
 	int64_t dump_start_ns;
 	bool resync_wanted, dump_paused;
+	bool closing; /* the recorder stops or the namespace is gone */
 	int64_t last_dump_end_mono;
 	/* Overrun: the kernel dropped events. An episode opens at the first ENOBUFS (or drop
 	 * count increase) and closes at the first tick without new drops, or after
@@ -95,7 +96,7 @@ struct ct_src {
 	struct ct_ns *list;
 	unsigned events; /* NR_CT_EV_* */
 	int rcvbuf;
-	bool accounting;
+	bool accounting, force_events;
 	bool stopping;
 	int timer_fd;
 	int resume_fd; /* one-shot timer: paused dumps go on */
@@ -556,14 +557,15 @@ static void overrun_close(struct ct_ns *n, uint64_t drops, int64_t now)
 	n->overrun = false;
 	n->drops = drops;
 	n->n_lost += lost;
-	snprintf(reason, sizeof(reason),
-		 "event overrun: receive buffer full in netns %llu; resync dump follows",
-		 (unsigned long long)n->ns->inode);
+	/* At a stop, or when the namespace is going, there is nothing to resync into. */
+	snprintf(reason, sizeof(reason), "event overrun: receive buffer full in netns %llu%s",
+		 (unsigned long long)n->ns->inode, n->closing ? "" : "; resync dump follows");
 	gap(n->src, n->ok_ns, now, reason, (int64_t)lost);
-	log_warn("conntrack: %s: overrun over: %llu events lost; resyncing by table dump",
-		 n->label, (unsigned long long)lost);
+	log_warn("conntrack: %s: overrun over: %llu events lost%s", n->label,
+		 (unsigned long long)lost, n->closing ? "" : "; resyncing by table dump");
 	n->ok_ns = now;
-	resync(n);
+	if (!n->closing)
+		resync(n);
 }
 
 /* Called every tick: opens an episode on drops not announced by ENOBUFS, closes one whose
@@ -667,8 +669,8 @@ static int open_events(struct ct_ns *n)
 /* ---- sysctls --------------------------------------------------------------------------- */
 
 struct sysctl_args {
-	bool enable;
-	bool turned_on;
+	bool enable, force_events;
+	bool turned_on, forced;
 	int acct, tstamp, events;
 };
 
@@ -716,6 +718,13 @@ static int do_sysctls(void *arg)
 			a->turned_on = true;
 		}
 	}
+	/* 2 (the default) gives an entry events only if a listener existed when it was
+	 * created: connections made while netrecd was not running would never report their
+	 * end. 1 gives every entry events. 0 is an administrator's choice and stays. */
+	if (a->force_events && read_int(SYSCTL_DIR "nf_conntrack_events") == 2) {
+		write_one(SYSCTL_DIR "nf_conntrack_events");
+		a->forced = true;
+	}
 	a->acct = read_int(SYSCTL_DIR "nf_conntrack_acct");
 	a->tstamp = read_int(SYSCTL_DIR "nf_conntrack_timestamp");
 	a->events = read_int(SYSCTL_DIR "nf_conntrack_events");
@@ -734,7 +743,10 @@ static void health_flag(struct ct_ns *n, const char *name, int v, int64_t now)
  * configured) and records them in `health` when they change. */
 static void check_sysctls(struct ct_ns *n, bool first)
 {
-	struct sysctl_args a = { .enable = n->src->accounting && first };
+	struct sysctl_args a = {
+		.enable = n->src->accounting && first,
+		.force_events = n->src->force_events && first,
+	};
 	int64_t now = nr_now_ns();
 
 	if (nr_netns_run(n->ns, do_sysctls, &a) < 0)
@@ -743,6 +755,13 @@ static void check_sysctls(struct ct_ns *n, bool first)
 		log_info("conntrack: %s: turned on nf_conntrack_acct and nf_conntrack_timestamp "
 			 "(conntrack-accounting = on); connections already tracked stay without them",
 			 n->label);
+	if (a.forced)
+		log_info("conntrack: %s: set nf_conntrack_events to 1 (was 2): connections made "
+			 "while netrecd is not running will still report their end "
+			 "(conntrack-force-events = off leaves it)",
+			 n->label);
+	if (a.events != n->events_sysctl)
+		health_flag(n, "nf_conntrack_events", a.events, now);
 	if (a.acct != n->acct) {
 		health_flag(n, "nf_conntrack_acct", a.acct, now);
 		if (a.acct == 0)
@@ -817,6 +836,7 @@ static void ns_close(struct ct_src *s, struct ct_ns *n)
 {
 	if (!s->stopping)
 		dump_finish(n);
+	n->closing = true;
 	/* What the kernel queued before the namespace went (or the recorder stops). */
 	if (n->ev_fd >= 0) {
 		on_events(s->d, n->ev_fd, 0, n);
@@ -925,6 +945,7 @@ int nr_conntrack_start(struct nr_daemon *d, void **ret, char *why, size_t whylen
 	s->events = c->ct_events;
 	s->rcvbuf = (int)(c->ct_rcvbuf / 2); /* the kernel doubles it (bookkeeping overhead) */
 	s->accounting = c->ct_accounting;
+	s->force_events = c->ct_force_events;
 	s->max_rate = c->ct_max_rate;
 	s->dump_room = c->queue_size / 4 < DUMP_ROOM ? c->queue_size / 4 : DUMP_ROOM;
 	s->bufs = malloc(EV_BATCH * sizeof(*s->bufs));
@@ -979,6 +1000,8 @@ void nr_conntrack_stop(struct nr_daemon *d, void *state)
 	s->stopping = true;
 	nr_netns_watch_free(s->watch); /* closes every namespace through ns_removed */
 	rate_flush(s, nr_now_ns());
+	/* The last counters, now that every namespace has been drained. */
+	nr_conntrack_health(d, s, nr_now_ns());
 	if (s->timer_fd >= 0) {
 		nr_daemon_unwatch(d, s->timer_fd);
 		close(s->timer_fd);

@@ -269,9 +269,7 @@ static void stop_sources(struct nr_daemon *d)
 		struct running_source *s = &d->sources[i];
 
 		if (s->up) {
-			/* The source's last counters, while it still has them. */
-			if (s->desc->health)
-				s->desc->health(d, s->state, now);
+			/* stop() also writes the source's last health counters. */
 			if (s->desc->stop)
 				s->desc->stop(d, s->state);
 			s->state = NULL;

@@ -19,7 +19,7 @@ struct nr_source_desc {
 	enum nr_source_id id;
 	/* Returns 0 and a state, or -errno with a one-line reason in @why. */
 	int (*start)(struct nr_daemon *d, void **ret_state, char *why, size_t whylen);
-	/* Accepts NULL. Emits what the source still holds. */
+	/* Accepts NULL. Emits what the source still holds, and its last health counters. */
 	void (*stop)(struct nr_daemon *d, void *state);
 	/* Optional: emits the source's own counters with nr_daemon_health(), on the health
 	 * interval. */

@@ -103,6 +103,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.ct_rcvbuf, 64ULL << 20);
 	assert_int_equal(cfg.ct_max_rate, 0);
 	assert_false(cfg.ct_accounting);
+	assert_true(cfg.ct_force_events);
 	assert_null(cfg.config_path);
 	assert_false(cfg.config_path_given);
 	nr_config_sources_str(cfg.sources, buf, sizeof(buf));
@@ -289,6 +290,7 @@ static void test_set_bad(void **state)
 	set_bad("conntrack-max-rate", "fast");
 	set_bad("conntrack-accounting", "maybe");
 	set_bad("conntrack-accounting", "");
+	set_bad("conntrack-force-events", "2");
 }
 
 /* The conntrack settings: event lists in any order and case, sizes, switches. */
@@ -314,6 +316,8 @@ static void test_set_conntrack(void **state)
 	assert_false(cfg.ct_accounting);
 	set_ok("conntrack-accounting", "yes");
 	assert_true(cfg.ct_accounting);
+	set_ok("conntrack-force-events", "off");
+	assert_false(cfg.ct_force_events);
 	set_ok("netns", "host,blue");
 	assert_string_equal(cfg.netns, "host,blue");
 	set_ok("netns-rescan", "500ms");

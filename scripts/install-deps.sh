@@ -11,7 +11,7 @@ packages="
 	libmnl-dev libnetfilter-conntrack-dev
 	libnl-3-dev libnl-route-3-dev
 	libcmocka-dev
-	iproute2 nftables conntrack util-linux procps
+	iproute2 nftables conntrack util-linux procps iputils-ping
 "
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,14 +67,19 @@ struct ct_src;
 
 struct ct_ns {
 	struct ct_src *src;
-	const struct nr_netns *ns; /* owned by the watch, valid until removed */
+	const struct nr_netns *ns; /* owned by the watch; NULL once the namespace is gone */
+	uint64_t inode;
 	char label[128];
 	int ev_fd, dump_fd;
 	uint32_t dump_seq, dump_portid;
-	const char *dump_reason; /* "start" or "resync" */
+	const char *dump_reason; /* "start", "resync" or "final" */
 	int64_t dump_start_ns;
 	bool resync_wanted, dump_paused;
 	bool closing; /* the recorder stops or the namespace is gone */
+	bool finishing; /* gone: on the closing list until its final dump ends */
+	/* Subscribing to events failed: retried on the tick; the gap covers the whole time. */
+	int ev_err;
+	int64_t ev_failed_ns;
 	int64_t last_dump_end_mono;
 	/* Overrun: the kernel dropped events. An episode opens at the first ENOBUFS (or drop
 	 * count increase) and closes at the first tick without new drops, or after
@@ -83,10 +87,11 @@ struct ct_ns {
 	bool overrun;
 	int64_t overrun_mono;
 	int64_t ok_ns; /* events are known complete up to here */
+	int64_t tick_ns; /* when the last tick looked at the drop count */
 	uint64_t drops; /* SK_MEMINFO_DROPS accounted for */
 	uint64_t drops_tick; /* SK_MEMINFO_DROPS at the last tick */
 	int acct, tstamp, events_sysctl; /* last values read, -1 unknown */
-	uint64_t n[EV__COUNT], n_overruns, n_lost, n_bad;
+	uint64_t n[EV__COUNT], n_overruns, n_lost, n_bad, n_refused;
 	struct ct_ns *next;
 };
 
@@ -94,6 +99,7 @@ struct ct_src {
 	struct nr_daemon *d;
 	struct nr_netns_watch *watch;
 	struct ct_ns *list;
+	struct ct_ns *closing; /* gone namespaces whose final dump is still running */
 	unsigned events; /* NR_CT_EV_* */
 	int rcvbuf;
 	bool accounting, force_events;
@@ -104,13 +110,14 @@ struct ct_src {
 	unsigned ticks;
 	/* Rate limit over one-second windows (conntrack-max-rate). */
 	uint64_t max_rate;
-	int64_t rl_sec, rl_count, rl_shed, rl_shed_from_ns;
+	int64_t rl_sec, rl_count, rl_shed, rl_shed_from_ns, rl_shed_to_ns;
 	uint64_t n_shed, n_pauses;
 	/* Totals, for health, including namespaces that are gone. */
-	uint64_t tot[EV__COUNT], tot_overruns, tot_lost, tot_bad, n_gone;
+	uint64_t tot[EV__COUNT], tot_overruns, tot_lost, tot_bad, tot_refused, n_gone;
 	/* recvmmsg buffers, shared: one namespace is read at a time. */
 	struct mmsghdr msgs[EV_BATCH];
 	struct iovec iov[EV_BATCH];
+	struct sockaddr_nl from[EV_BATCH];
 	char (*bufs)[EV_MSG_SIZE];
 	char *dump_buf;
 };
@@ -232,7 +239,7 @@ static void gap(struct ct_src *s, int64_t from, int64_t to, const char *reason, 
 
 /* Rate limit: true if this event may be recorded. Shed events are counted and written as a
  * gap per second of shedding. */
-static void rate_flush(struct ct_src *s, int64_t now)
+static void rate_flush(struct ct_src *s)
 {
 	char reason[80];
 
@@ -240,7 +247,7 @@ static void rate_flush(struct ct_src *s, int64_t now)
 		return;
 	snprintf(reason, sizeof(reason), "rate limit: over %llu events/s, events not recorded",
 		 (unsigned long long)s->max_rate);
-	gap(s, s->rl_shed_from_ns, now, reason, s->rl_shed);
+	gap(s, s->rl_shed_from_ns, s->rl_shed_to_ns, reason, s->rl_shed);
 	s->n_shed += (uint64_t)s->rl_shed;
 	s->rl_shed = 0;
 }
@@ -252,7 +259,7 @@ static bool rate_allow(struct ct_src *s, int64_t now)
 	if (!s->max_rate)
 		return true;
 	if (sec != s->rl_sec) {
-		rate_flush(s, now);
+		rate_flush(s);
 		s->rl_sec = sec;
 		s->rl_count = 0;
 	}
@@ -260,6 +267,7 @@ static bool rate_allow(struct ct_src *s, int64_t now)
 		return true;
 	if (!s->rl_shed)
 		s->rl_shed_from_ns = now;
+	s->rl_shed_to_ns = now;
 	s->rl_shed++;
 	return false;
 }
@@ -310,16 +318,21 @@ static void handle_msg(struct ct_ns *n, const struct nlmsghdr *nlh, bool dump, i
 		return;
 	if (ev != EV_DUMP && !rate_allow(s, now))
 		return;
-	if (nr_conntrack_parse(nlh, ev, now, n->ns->inode, &r) < 0) {
+	if (nr_conntrack_parse(nlh, ev, now, n->inode, &r) < 0) {
 		n->n_bad++;
 		return;
 	}
-	n->n[ev]++;
-	nr_daemon_emit(s->d, &r);
+	/* A row the queue had no room for is counted there (a "queue full" gap), not here. */
+	if (nr_daemon_emit(s->d, &r) == 0)
+		n->n[ev]++;
 }
 
 /* ---- dumps ----------------------------------------------------------------------------- */
 
+static void ns_free(struct ct_ns *n);
+
+/* Ends the namespace's dump (done, failed or cut short). A gone namespace whose final dump this
+ * was is freed: callers return at once after calling this. */
 static void dump_close(struct ct_ns *n)
 {
 	if (n->dump_fd < 0)
@@ -330,8 +343,18 @@ static void dump_close(struct ct_ns *n)
 	close(n->dump_fd);
 	n->dump_fd = -1;
 	/* The start dump does not delay the first resync. */
-	if (strcmp(n->dump_reason, "resync") == 0)
+	if (strcmp(n->dump_reason, "start") != 0)
 		n->last_dump_end_mono = nr_mono_ns();
+	if (n->finishing) {
+		struct ct_src *s = n->src;
+
+		for (struct ct_ns **pp = &s->closing; *pp; pp = &(*pp)->next)
+			if (*pp == n) {
+				*pp = n->next;
+				break;
+			}
+		ns_free(n);
+	}
 }
 
 static int dump_cb(const struct nlmsghdr *nlh, void *data)
@@ -342,15 +365,17 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static void dump_failed(struct ct_ns *n, const char *what, int err)
+/* The entries a dump did not reach are unknown: a gap, and (for a namespace still recorded)
+ * another try after RESYNC_MIN_NS. */
+static void dump_failed(struct ct_ns *n, const char *why)
 {
 	char reason[80];
 
-	log_warn("conntrack: %s: table dump (%s) failed: %s: %s", n->label, n->dump_reason, what,
-		 strerror(err));
-	snprintf(reason, sizeof(reason), "table dump (%s) cut short: %s", n->dump_reason,
-		 strerror(err));
+	log_warn("conntrack: %s: table dump (%s) cut short: %s", n->label, n->dump_reason, why);
+	snprintf(reason, sizeof(reason), "table dump (%s) cut short: %s", n->dump_reason, why);
 	gap(n->src, n->dump_start_ns, nr_now_ns(), reason, NR_NONE);
+	if (!n->closing && !n->finishing)
+		n->resync_wanted = true;
 	dump_close(n);
 }
 
@@ -359,13 +384,34 @@ static void dump_pause(struct ct_ns *n)
 {
 	struct itimerspec its = { .it_value = { 0, DUMP_PAUSE_NS } };
 
-	nr_daemon_unwatch(n->src->d, n->dump_fd);
+	if (!n->dump_paused)
+		nr_daemon_unwatch(n->src->d, n->dump_fd);
 	n->dump_paused = true;
 	n->src->n_pauses++;
 	timerfd_settime(n->src->resume_fd, 0, &its, NULL);
 }
 
 static void on_dump(struct nr_daemon *d, int fd, uint32_t events, void *data);
+
+static void resume_list(struct ct_src *s, struct ct_ns *list)
+{
+	struct ct_ns *next;
+
+	for (struct ct_ns *n = list; n; n = next) {
+		next = n->next; /* dump_failed may free a finishing namespace */
+		if (!n->dump_paused)
+			continue;
+		if (nr_daemon_queue_room(s->d) < 2 * s->dump_room) {
+			dump_pause(n);
+			continue;
+		}
+		n->dump_paused = false;
+		if (nr_daemon_watch(s->d, n->dump_fd, on_dump, n) < 0) {
+			n->dump_paused = true; /* not watched: dump_close must not unwatch */
+			dump_failed(n, "too many open files on the loop");
+		}
+	}
+}
 
 static void on_resume(struct nr_daemon *d, int fd, uint32_t events, void *data)
 {
@@ -374,17 +420,8 @@ static void on_resume(struct nr_daemon *d, int fd, uint32_t events, void *data)
 
 	if (read(fd, &exp, sizeof(exp)) <= 0)
 		return;
-	for (struct ct_ns *n = s->list; n; n = n->next) {
-		if (!n->dump_paused)
-			continue;
-		if (nr_daemon_queue_room(d) < 2 * s->dump_room) {
-			dump_pause(n);
-			continue;
-		}
-		n->dump_paused = false;
-		if (nr_daemon_watch(d, n->dump_fd, on_dump, n) < 0)
-			dump_failed(n, "watch", ENOSPC);
-	}
+	resume_list(s, s->list);
+	resume_list(s, s->closing);
 }
 
 static void on_dump(struct nr_daemon *d, int fd, uint32_t events, void *data)
@@ -392,7 +429,9 @@ static void on_dump(struct nr_daemon *d, int fd, uint32_t events, void *data)
 	struct ct_ns *n = data;
 	struct ct_src *s = n->src;
 
-	for (int i = 0; i < DUMP_BUDGET && n->dump_fd >= 0; i++) {
+	for (int i = 0; i < DUMP_BUDGET; i++) {
+		struct sockaddr_nl from;
+		socklen_t fromlen = sizeof(from);
 		ssize_t len;
 		int r;
 
@@ -400,14 +439,20 @@ static void on_dump(struct nr_daemon *d, int fd, uint32_t events, void *data)
 			dump_pause(n);
 			return;
 		}
-		len = recv(fd, s->dump_buf, DUMP_BUF_SIZE, MSG_DONTWAIT);
-
+		len = recvfrom(fd, s->dump_buf, DUMP_BUF_SIZE, MSG_DONTWAIT,
+			       (struct sockaddr *)&from, &fromlen);
 		if (len < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
-			dump_failed(n, "recv", errno);
+			dump_failed(n, strerror(errno));
 			return;
 		}
+		/* Only the kernel answers a dump; anything else is someone else's message. */
+		if (fromlen != sizeof(from) || from.nl_pid != 0) {
+			n->n_refused++;
+			continue;
+		}
+		errno = 0;
 		r = mnl_cb_run(s->dump_buf, (size_t)len, n->dump_seq, n->dump_portid, dump_cb, n);
 		if (r == MNL_CB_STOP) {
 			log_debug("conntrack: %s: table dump (%s): %llu entries so far", n->label,
@@ -416,7 +461,7 @@ static void on_dump(struct nr_daemon *d, int fd, uint32_t events, void *data)
 			return;
 		}
 		if (r == MNL_CB_ERROR) {
-			dump_failed(n, "dump", errno ? errno : EIO);
+			dump_failed(n, strerror(errno ? errno : EIO));
 			return;
 		}
 	}
@@ -480,58 +525,52 @@ static int dump_start(struct ct_ns *n, const char *reason)
 	return 0;
 }
 
-/* Runs a dump to its end before returning (a namespace that is going away: its entries die
- * with it, without DESTROY events, so their last state is recorded now). */
-static void dump_finish(struct ct_ns *n)
+/* A dump that could not even start: a gap for what it would have found, and a retry. */
+static void dump_start_or_gap(struct ct_ns *n, const char *reason)
 {
-	if (n->dump_fd < 0) {
-		int fd = dump_request(n);
+	int r = dump_start(n, reason);
 
-		if (fd < 0) {
-			log_warn("conntrack: %s: final table dump: %s", n->label, strerror(-fd));
-			return;
-		}
-		n->dump_fd = fd;
-		n->dump_reason = "final";
+	if (r < 0) {
+		char why[80];
+
+		n->dump_reason = reason;
 		n->dump_start_ns = nr_now_ns();
-	}
-	while (n->dump_fd >= 0) {
-		struct pollfd p = { .fd = n->dump_fd, .events = POLLIN };
-
-		errno = 0;
-		if (poll(&p, 1, 2000) <= 0) {
-			dump_failed(n, "poll", errno ? errno : ETIMEDOUT);
-			return;
-		}
-		on_dump(n->src->d, n->dump_fd, POLLIN, n);
+		snprintf(why, sizeof(why), "could not start: %s", strerror(-r));
+		/* No dump is open, so dump_failed only writes the gap and asks for a retry. */
+		dump_failed(n, why);
+		n->last_dump_end_mono = nr_mono_ns();
 	}
 }
 
 static void resync(struct ct_ns *n)
 {
-	int r;
-
 	if (n->dump_fd < 0 && nr_mono_ns() - n->last_dump_end_mono < RESYNC_MIN_NS) {
 		n->resync_wanted = true; /* the tick starts it */
 		return;
 	}
-	r = dump_start(n, "resync");
-	if (r < 0) {
-		log_warn("conntrack: %s: resync dump: %s", n->label, strerror(-r));
-		n->resync_wanted = true;
-	}
+	dump_start_or_gap(n, "resync");
 }
 
 /* ---- events ---------------------------------------------------------------------------- */
 
-static uint64_t sock_drops(int fd)
+static const struct {
+	unsigned bit;
+	int group;
+} ev_groups[] = {
+	{ NR_CT_EV_NEW, NFNLGRP_CONNTRACK_NEW },
+	{ NR_CT_EV_UPDATE, NFNLGRP_CONNTRACK_UPDATE },
+	{ NR_CT_EV_DESTROY, NFNLGRP_CONNTRACK_DESTROY },
+};
+
+/* The kernel's count of messages it could not queue on the socket, or -1. */
+static int64_t sock_drops(int fd)
 {
 	uint32_t mem[SK_MEMINFO_VARS] = { 0 };
 	socklen_t len = sizeof(mem);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
 	    len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
-		return 0;
+		return -1;
 	return mem[SK_MEMINFO_DROPS];
 }
 
@@ -559,7 +598,7 @@ static void overrun_close(struct ct_ns *n, uint64_t drops, int64_t now)
 	n->n_lost += lost;
 	/* At a stop, or when the namespace is going, there is nothing to resync into. */
 	snprintf(reason, sizeof(reason), "event overrun: receive buffer full in netns %llu%s",
-		 (unsigned long long)n->ns->inode, n->closing ? "" : "; resync dump follows");
+		 (unsigned long long)n->inode, n->closing ? "" : "; resync dump follows");
 	gap(n->src, n->ok_ns, now, reason, (int64_t)lost);
 	log_warn("conntrack: %s: overrun over: %llu events lost%s", n->label,
 		 (unsigned long long)lost, n->closing ? "" : "; resyncing by table dump");
@@ -568,29 +607,40 @@ static void overrun_close(struct ct_ns *n, uint64_t drops, int64_t now)
 		resync(n);
 }
 
-/* Called every tick: opens an episode on drops not announced by ENOBUFS, closes one whose
- * drops have stopped (or that has lasted OVERRUN_MAX_NS). */
+/* Called every tick: opens an episode on drops not announced by ENOBUFS (the kernel reports
+ * it once per congestion), closes one whose drops have stopped, or that has lasted
+ * OVERRUN_MAX_NS. */
 static void overrun_check(struct ct_ns *n, int64_t now, bool final)
 {
-	uint64_t drops = sock_drops(n->ev_fd);
+	int64_t drops = sock_drops(n->ev_fd);
 
-	if (!n->overrun && (uint32_t)(drops - n->drops))
+	if (drops < 0)
+		return;
+	if (!n->overrun && (uint32_t)((uint64_t)drops - n->drops)) {
+		/* Dropped since the last look at the counter at the earliest. */
+		if (n->tick_ns && n->tick_ns < n->ok_ns)
+			n->ok_ns = n->tick_ns;
 		overrun_open(n);
-	if (n->overrun && (final || drops == n->drops_tick ||
+	}
+	if (n->overrun && (final || (uint64_t)drops == n->drops_tick ||
 			   nr_mono_ns() - n->overrun_mono >= OVERRUN_MAX_NS))
-		overrun_close(n, drops, now);
-	n->drops_tick = drops;
+		overrun_close(n, (uint64_t)drops, now);
+	n->drops_tick = (uint64_t)drops;
+	n->tick_ns = now;
 }
 
-static void on_events(struct nr_daemon *d, int fd, uint32_t events, void *data)
+/* Reads up to @budget batches of events. Returns true once the socket is empty. */
+static bool ev_read(struct ct_ns *n, int budget)
 {
-	struct ct_ns *n = data;
 	struct ct_src *s = n->src;
 
-	for (int b = 0; b < EV_BUDGET; b++) {
-		int got = recvmmsg(fd, s->msgs, EV_BATCH, MSG_DONTWAIT, NULL);
+	for (int b = 0; b < budget; b++) {
+		int got;
 		int64_t now;
 
+		for (int i = 0; i < EV_BATCH; i++)
+			s->msgs[i].msg_hdr.msg_namelen = sizeof(s->from[i]);
+		got = recvmmsg(n->ev_fd, s->msgs, EV_BATCH, MSG_DONTWAIT, NULL);
 		if (got < 0) {
 			if (errno == ENOBUFS) {
 				overrun_open(n);
@@ -600,39 +650,61 @@ static void on_events(struct nr_daemon *d, int fd, uint32_t events, void *data)
 				continue;
 			if (errno != EAGAIN)
 				log_warn("conntrack: %s: recvmmsg: %m", n->label);
-			return;
+			return true;
 		}
 		now = nr_now_ns();
 		for (int i = 0; i < got; i++) {
 			const struct nlmsghdr *nlh = s->iov[i].iov_base;
 			int len = (int)s->msgs[i].msg_len;
 
+			/* Events come from the kernel (port 0) to a multicast group. A unicast from
+			 * a process with CAP_NET_ADMIN in the namespace could otherwise forge rows. */
+			if (s->msgs[i].msg_hdr.msg_namelen != sizeof(s->from[i]) ||
+			    s->from[i].nl_pid != 0 || s->from[i].nl_groups == 0) {
+				n->n_refused++;
+				continue;
+			}
 			if (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
 				n->n_bad++;
 				continue;
 			}
 			for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
 				handle_msg(n, nlh, false, now);
-			s->msgs[i].msg_hdr.msg_flags = 0;
 		}
 		if (!n->overrun)
 			n->ok_ns = now;
 	}
+	return false;
+}
+
+static void on_events(struct nr_daemon *d, int fd, uint32_t events, void *data)
+{
+	ev_read(data, EV_BUDGET);
+}
+
+/* Leaves the groups, so the backlog is finite, and reads all of it; then the last drop count.
+ * Events still queued on a closed socket would be lost without a trace. */
+static void ev_close(struct ct_ns *n)
+{
+	if (n->ev_fd < 0)
+		return;
+	for (size_t i = 0; i < sizeof(ev_groups) / sizeof(ev_groups[0]); i++)
+		setsockopt(n->ev_fd, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &ev_groups[i].group,
+			   sizeof(ev_groups[i].group));
+	while (!ev_read(n, EV_BUDGET))
+		;
+	overrun_check(n, nr_now_ns(), true);
+	nr_daemon_unwatch(n->src->d, n->ev_fd);
+	close(n->ev_fd);
+	n->ev_fd = -1;
 }
 
 static int open_events(struct ct_ns *n)
 {
-	static const struct {
-		unsigned bit;
-		int group;
-	} groups[] = {
-		{ NR_CT_EV_NEW, NFNLGRP_CONNTRACK_NEW },
-		{ NR_CT_EV_UPDATE, NFNLGRP_CONNTRACK_UPDATE },
-		{ NR_CT_EV_DESTROY, NFNLGRP_CONNTRACK_DESTROY },
-	};
 	struct ct_src *s = n->src;
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	int fd, r, size = s->rcvbuf;
+	int64_t drops;
 
 	fd = nr_netns_socket(n->ns, AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK, NETLINK_NETFILTER);
 	if (fd < 0)
@@ -641,20 +713,14 @@ static int open_events(struct ct_ns *n)
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0 &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
 		log_warn("conntrack: %s: receive buffer: %m", n->label);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
-		if (!(s->events & groups[i].bit))
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(ev_groups) / sizeof(ev_groups[0]); i++) {
+		if (!(s->events & ev_groups[i].bit))
 			continue;
-		if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i].group,
-			       sizeof(groups[i].group)) < 0) {
-			r = -errno;
-			close(fd);
-			return r;
-		}
+		if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &ev_groups[i].group,
+			       sizeof(ev_groups[i].group)) < 0)
+			goto fail;
 	}
 	r = nr_daemon_watch(s->d, fd, on_events, n);
 	if (r < 0) {
@@ -662,8 +728,13 @@ static int open_events(struct ct_ns *n)
 		return r;
 	}
 	n->ev_fd = fd;
-	n->drops = n->drops_tick = sock_drops(fd);
+	drops = sock_drops(fd);
+	n->drops = n->drops_tick = drops < 0 ? 0 : (uint64_t)drops;
 	return 0;
+fail:
+	r = -errno;
+	close(fd);
+	return r;
 }
 
 /* ---- sysctls --------------------------------------------------------------------------- */
@@ -735,7 +806,7 @@ static void health_flag(struct ct_ns *n, const char *name, int v, int64_t now)
 {
 	char metric[40];
 
-	snprintf(metric, sizeof(metric), "%s netns=%llu", name, (unsigned long long)n->ns->inode);
+	snprintf(metric, sizeof(metric), "%s netns=%llu", name, (unsigned long long)n->inode);
 	nr_daemon_health(n->src->d, NR_SRC_CONNTRACK, now, metric, v);
 }
 
@@ -783,7 +854,7 @@ static void check_sysctls(struct ct_ns *n, bool first)
 			 "no events there, only dumps are recorded",
 			 n->label);
 		snprintf(reason, sizeof(reason), "events off in netns %llu (nf_conntrack_events=0)",
-			 (unsigned long long)n->ns->inode);
+			 (unsigned long long)n->inode);
 		gap(n->src, now, now, reason, NR_NONE);
 	}
 	n->acct = a.acct;
@@ -793,11 +864,54 @@ static void check_sysctls(struct ct_ns *n, bool first)
 
 /* ---- namespaces ------------------------------------------------------------------------ */
 
+static void ns_free(struct ct_ns *n)
+{
+	struct ct_src *s = n->src;
+
+	for (int i = 0; i < EV__COUNT; i++)
+		s->tot[i] += n->n[i];
+	s->tot_overruns += n->n_overruns;
+	s->tot_lost += n->n_lost;
+	s->tot_bad += n->n_bad;
+	s->tot_refused += n->n_refused;
+	free(n);
+}
+
+/* Subscribes to the namespace's events and dumps its table. On failure the namespace stays
+ * on the list, unrecorded, and the tick tries again; the gap is written when that ends. */
+static void ns_subscribe(struct ct_ns *n)
+{
+	int64_t now = nr_now_ns();
+	int r = open_events(n);
+
+	if (r < 0) {
+		if (!n->ev_err)
+			log_warn("conntrack: %s: cannot subscribe to events: %s; trying again every "
+				 "10 s",
+				 n->label, strerror(-r));
+		if (!n->ev_err)
+			n->ev_failed_ns = now;
+		n->ev_err = -r;
+		return;
+	}
+	if (n->ev_err) {
+		char reason[80];
+
+		snprintf(reason, sizeof(reason), "unavailable in netns %llu: %s",
+			 (unsigned long long)n->inode, strerror(n->ev_err));
+		gap(n->src, n->ev_failed_ns, now, reason, NR_NONE);
+		log_info("conntrack: %s: subscribed after all", n->label);
+		n->ev_err = 0;
+	}
+	n->ok_ns = now;
+	/* Events first, then the dump: nothing falls between the two. */
+	dump_start_or_gap(n, "start");
+}
+
 static void ns_added(struct nr_daemon *d, const struct nr_netns *ns, void *data)
 {
 	struct ct_src *s = data;
 	struct ct_ns *n;
-	int r;
 
 	n = calloc(1, sizeof(*n));
 	if (!n) {
@@ -806,77 +920,66 @@ static void ns_added(struct nr_daemon *d, const struct nr_netns *ns, void *data)
 	}
 	n->src = s;
 	n->ns = ns;
+	n->inode = ns->inode;
 	n->ev_fd = n->dump_fd = -1;
 	n->acct = n->tstamp = n->events_sysctl = -1;
 	n->last_dump_end_mono = INT64_MIN / 2;
 	nr_netns_label(ns, n->label, sizeof(n->label));
-	check_sysctls(n, true);
-	/* Events first, then the dump: nothing falls between the two. */
-	r = open_events(n);
-	if (r < 0) {
-		char reason[80];
-
-		log_warn("conntrack: %s: cannot subscribe to events: %s", n->label, strerror(-r));
-		snprintf(reason, sizeof(reason), "unavailable in netns %llu: %s",
-			 (unsigned long long)ns->inode, strerror(-r));
-		gap(s, nr_now_ns(), nr_now_ns(), reason, NR_NONE);
-		free(n);
-		return;
-	}
-	n->ok_ns = nr_now_ns();
-	r = dump_start(n, "start");
-	if (r < 0)
-		log_warn("conntrack: %s: table dump: %s", n->label, strerror(-r));
 	n->next = s->list;
 	s->list = n;
-	log_info("conntrack: recording %s", n->label);
+	check_sysctls(n, true);
+	ns_subscribe(n);
+	if (!n->ev_err)
+		log_info("conntrack: recording %s", n->label);
 }
 
-static void ns_close(struct ct_src *s, struct ct_ns *n)
-{
-	if (!s->stopping)
-		dump_finish(n);
-	n->closing = true;
-	/* What the kernel queued before the namespace went (or the recorder stops). */
-	if (n->ev_fd >= 0) {
-		on_events(s->d, n->ev_fd, 0, n);
-		overrun_check(n, nr_now_ns(), true);
-		nr_daemon_unwatch(s->d, n->ev_fd);
-		close(n->ev_fd);
-	}
-	if (n->dump_fd >= 0) {
-		char reason[80];
-
-		snprintf(reason, sizeof(reason), "table dump (%s) cut short: stopped",
-			 n->dump_reason);
-		gap(s, n->dump_start_ns, nr_now_ns(), reason, NR_NONE);
-		dump_close(n);
-	}
-	for (int i = 0; i < EV__COUNT; i++)
-		s->tot[i] += n->n[i];
-	s->tot_overruns += n->n_overruns;
-	s->tot_lost += n->n_lost;
-	s->tot_bad += n->n_bad;
-	free(n);
-}
-
+/*
+ * The namespace is gone (no name, no process) or the recorder stops. Gone: its entries will
+ * die with it without DESTROY events, so a final dump records their last state; it runs on the
+ * loop like any other, on its own socket (which keeps the namespace alive until it ends).
+ */
 static void ns_removed(struct nr_daemon *d, const struct nr_netns *ns, void *data)
 {
 	struct ct_src *s = data;
+	struct ct_ns *n = NULL;
 
-	for (struct ct_ns **pp = &s->list; *pp; pp = &(*pp)->next) {
-		struct ct_ns *n = *pp;
-
-		if (n->ns != ns)
-			continue;
-		*pp = n->next;
-		if (!s->stopping) {
-			log_info("conntrack: %s is gone", n->label);
-			s->n_gone++;
+	for (struct ct_ns **pp = &s->list; *pp; pp = &(*pp)->next)
+		if ((*pp)->ns == ns) {
+			n = *pp;
+			*pp = n->next;
+			break;
 		}
-		ns_close(s, n);
+	if (!n)
+		return;
+	n->closing = true;
+	if (!s->stopping) {
+		log_info("conntrack: %s is gone", n->label);
+		s->n_gone++;
+		if (n->ev_fd >= 0 && n->dump_fd < 0) {
+			int r = dump_start(n, "final");
+
+			if (r < 0)
+				log_warn("conntrack: %s: final table dump: %s", n->label, strerror(-r));
+		}
+	}
+	ev_close(n);
+	if (n->ev_err) {
+		char reason[80];
+
+		snprintf(reason, sizeof(reason), "unavailable in netns %llu: %s",
+			 (unsigned long long)n->inode, strerror(n->ev_err));
+		gap(s, n->ev_failed_ns, nr_now_ns(), reason, NR_NONE);
+	}
+	n->ns = NULL;
+	if (n->dump_fd >= 0 && !s->stopping) {
+		n->finishing = true;
+		n->next = s->closing;
+		s->closing = n;
 		return;
 	}
+	if (n->dump_fd >= 0)
+		dump_failed(n, "stopped");
+	ns_free(n);
 }
 
 static const struct nr_netns_ops ns_ops = { ns_added, ns_removed };
@@ -893,8 +996,13 @@ static void on_tick(struct nr_daemon *d, int fd, uint32_t events, void *data)
 		return;
 	s->ticks++;
 	if (s->max_rate && nr_mono_ns() / NR_NS_PER_SEC != s->rl_sec)
-		rate_flush(s, now);
+		rate_flush(s);
 	for (struct ct_ns *n = s->list; n; n = n->next) {
+		if (n->ev_fd < 0) {
+			if (s->ticks % 10 == 0)
+				ns_subscribe(n);
+			continue;
+		}
 		overrun_check(n, now, false);
 		if (n->resync_wanted && n->dump_fd < 0 &&
 		    nr_mono_ns() - n->last_dump_end_mono >= RESYNC_MIN_NS)
@@ -908,18 +1016,25 @@ void nr_conntrack_health(struct nr_daemon *d, void *state, int64_t now)
 {
 	struct ct_src *s = state;
 	uint64_t tot[EV__COUNT], overruns = s->tot_overruns, lost = s->tot_lost, bad = s->tot_bad;
-	unsigned nns = 0;
+	uint64_t refused = s->tot_refused;
+	unsigned nns = 0, unsubscribed = 0;
 
 	memcpy(tot, s->tot, sizeof(tot));
-	for (struct ct_ns *n = s->list; n; n = n->next) {
-		for (int i = 0; i < EV__COUNT; i++)
-			tot[i] += n->n[i];
-		overruns += n->n_overruns;
-		lost += n->n_lost;
-		bad += n->n_bad;
-		nns++;
-	}
+	for (int l = 0; l < 2; l++)
+		for (struct ct_ns *n = l ? s->closing : s->list; n; n = n->next) {
+			for (int i = 0; i < EV__COUNT; i++)
+				tot[i] += n->n[i];
+			overruns += n->n_overruns;
+			lost += n->n_lost;
+			bad += n->n_bad;
+			refused += n->n_refused;
+			if (!l) {
+				nns++;
+				unsubscribed += n->ev_fd < 0;
+			}
+		}
 	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "namespaces", nns);
+	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "namespaces_unsubscribed", unsubscribed);
 	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_new", (double)tot[EV_NEW]);
 	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_update", (double)tot[EV_UPDATE]);
 	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_destroy", (double)tot[EV_DESTROY]);
@@ -928,6 +1043,7 @@ void nr_conntrack_health(struct nr_daemon *d, void *state, int64_t now)
 	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_lost", (double)lost);
 	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_shed", (double)s->n_shed);
 	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "parse_errors", (double)bad);
+	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "messages_refused", (double)refused);
 	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "dump_pauses", (double)s->n_pauses);
 }
 
@@ -935,6 +1051,7 @@ int nr_conntrack_start(struct nr_daemon *d, void **ret, char *why, size_t whylen
 {
 	const struct nr_config *c = nr_daemon_config(d);
 	struct ct_src *s;
+	bool any = false;
 	int r;
 
 	s = calloc(1, sizeof(*s));
@@ -956,11 +1073,16 @@ int nr_conntrack_start(struct nr_daemon *d, void **ret, char *why, size_t whylen
 	}
 	for (int i = 0; i < EV_BATCH; i++) {
 		s->iov[i] = (struct iovec){ s->bufs[i], EV_MSG_SIZE };
-		s->msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &s->iov[i], .msg_iovlen = 1 };
+		s->msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &s->from[i],
+			.msg_namelen = sizeof(s->from[i]),
+			.msg_iov = &s->iov[i],
+			.msg_iovlen = 1,
+		};
 	}
 	s->resume_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (s->resume_fd < 0 || nr_daemon_watch(d, s->resume_fd, on_resume, s) < 0) {
-		r = -errno;
+	r = s->resume_fd < 0 ? -errno : nr_daemon_watch(d, s->resume_fd, on_resume, s);
+	if (r < 0) {
 		snprintf(why, whylen, "timer: %s", strerror(-r));
 		nr_conntrack_stop(d, s);
 		return r;
@@ -978,14 +1100,17 @@ int nr_conntrack_start(struct nr_daemon *d, void **ret, char *why, size_t whylen
 		nr_conntrack_stop(d, s);
 		return r;
 	}
-	if (!s->list && s->n_gone == 0) {
-		/* Not one namespace could be subscribed: say why once, as a source failure, unless
-		 * the filter simply matched nothing yet (named namespaces may appear later). */
-		if (strcmp(c->netns, "all") == 0) {
-			snprintf(why, whylen, "cannot subscribe to conntrack events (see the log)");
-			nr_conntrack_stop(d, s);
-			return -EPROTONOSUPPORT;
-		}
+	for (struct ct_ns *n = s->list; n; n = n->next)
+		any |= n->ev_fd >= 0;
+	/* Not one namespace could be subscribed (every one of them failed the same way, as a
+	 * rule: no conntrack support, no permission): a source failure, said once. A filter that
+	 * matches nothing yet is not one: named namespaces may appear later. */
+	if (!any && s->list) {
+		snprintf(why, whylen, "cannot subscribe to conntrack events: %s",
+			 strerror(s->list->ev_err));
+		r = -s->list->ev_err;
+		nr_conntrack_stop(d, s);
+		return r;
 	}
 	*ret = s;
 	return 0;
@@ -999,7 +1124,17 @@ void nr_conntrack_stop(struct nr_daemon *d, void *state)
 		return;
 	s->stopping = true;
 	nr_netns_watch_free(s->watch); /* closes every namespace through ns_removed */
-	rate_flush(s, nr_now_ns());
+	while (s->closing) { /* final dumps still running: cut short (that frees them) */
+		struct ct_ns *n = s->closing;
+
+		if (n->dump_fd >= 0) {
+			dump_failed(n, "stopped");
+		} else {
+			s->closing = n->next;
+			ns_free(n);
+		}
+	}
+	rate_flush(s);
 	/* The last counters, now that every namespace has been drained. */
 	nr_conntrack_health(d, s, nr_now_ns());
 	if (s->timer_fd >= 0) {

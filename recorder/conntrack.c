@@ -1007,8 +1007,11 @@ static void on_tick(struct nr_daemon *d, int fd, uint32_t events, void *data)
 		if (n->resync_wanted && n->dump_fd < 0 &&
 		    nr_mono_ns() - n->last_dump_end_mono >= RESYNC_MIN_NS)
 			resync(n);
-		if (s->ticks % 10 == 0)
+		if (s->ticks % 10 == 0) {
 			check_sysctls(n, false);
+			/* Found through a process first, named later (or the other way round). */
+			nr_netns_label(n->ns, n->label, sizeof(n->label));
+		}
 	}
 }
 

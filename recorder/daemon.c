@@ -23,7 +23,7 @@
 #include "store.h"
 #include "writer.h"
 
-#define MAX_WATCH 1024 /* fds on the loop: a few per source and namespace */
+#define MAX_WATCH 8192 /* fds on the loop: a few per source and namespace */
 
 struct watch {
 	int fd;

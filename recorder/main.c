@@ -3,10 +3,22 @@
  * netrecd: the network flight recorder daemon. Everything is in the netrecd-core library.
  */
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+
+/* Sockets per recorded namespace add up: take the hard limit, not the 1024 soft default. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 int main(int argc, char **argv)
 {
@@ -24,6 +36,7 @@ int main(int argc, char **argv)
 		return r < 0 ? 2 : 0;
 	}
 	nr_log_set_level(c.log_level);
+	raise_fd_limit();
 	r = nr_daemon_run(&c);
 	nr_config_clear(&c);
 	return r;

@@ -29,8 +29,11 @@
 struct ns_entry {
 	struct nr_netns ns;
 	unsigned seen; /* generation of the last scan that found it */
-	struct ns_entry *next;
+	unsigned named; /* generation of the last scan that found it by name */
+	struct ns_entry *next, *hnext;
 };
+
+#define HASH_SIZE 256 /* namespaces by inode */
 
 struct nr_netns_watch {
 	struct nr_daemon *d;
@@ -45,6 +48,11 @@ struct nr_netns_watch {
 	int timer_fd, inotify_fd, inotify_wd;
 	unsigned gen;
 	struct ns_entry *list;
+	struct ns_entry *hash[HASH_SIZE];
+	/* Candidates that could not be read in the last scan (EACCES without CAP_SYS_PTRACE,
+	 * EMFILE): said once per change, so a namespace missed for that reason is not silent. */
+	unsigned unreadable, unreadable_said;
+	int unreadable_err;
 };
 
 const char *nr_netns_label(const struct nr_netns *ns, char *buf, size_t len)
@@ -70,10 +78,28 @@ static bool wanted_name(const struct nr_netns_watch *w, const char *name)
 
 static struct ns_entry *find(struct nr_netns_watch *w, uint64_t ino)
 {
-	for (struct ns_entry *e = w->list; e; e = e->next)
+	for (struct ns_entry *e = w->hash[ino % HASH_SIZE]; e; e = e->hnext)
 		if (e->ns.inode == ino)
 			return e;
 	return NULL;
+}
+
+static void unhash(struct nr_netns_watch *w, struct ns_entry *e)
+{
+	for (struct ns_entry **pp = &w->hash[e->ns.inode % HASH_SIZE]; *pp; pp = &(*pp)->hnext)
+		if (*pp == e) {
+			*pp = e->hnext;
+			return;
+		}
+}
+
+static void unreadable(struct nr_netns_watch *w, int err)
+{
+	/* A process that exited between readdir and stat is no news. */
+	if (err == ENOENT || err == ESRCH)
+		return;
+	w->unreadable++;
+	w->unreadable_err = err;
 }
 
 /* One candidate path: marks a known namespace seen, or opens and reports a new one. */
@@ -83,20 +109,29 @@ static void candidate(struct nr_netns_watch *w, const char *path, const char *na
 	struct stat st;
 	int fd;
 
-	if (stat(path, &st) < 0 || st.st_dev != w->nsfs_dev)
-		return; /* gone already, or not (yet) a namespace */
+	if (stat(path, &st) < 0) {
+		unreadable(w, errno);
+		return;
+	}
+	if (st.st_dev != w->nsfs_dev)
+		return; /* not (yet) a namespace: `ip netns add` bind-mounts after creating */
 	e = find(w, (uint64_t)st.st_ino);
 	if (e) {
 		e->seen = w->gen;
-		if (name && !e->ns.name[0])
-			snprintf(e->ns.name, sizeof(e->ns.name), "%s", name);
+		if (name) {
+			if (e->named != w->gen)
+				snprintf(e->ns.name, sizeof(e->ns.name), "%s", name);
+			e->named = w->gen;
+		}
 		if (pid && !e->ns.pid)
 			e->ns.pid = pid;
 		return;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		unreadable(w, errno);
 		return;
+	}
 	/* The path may have changed between stat and open (a process exiting, a PID reused). */
 	if (fstat(fd, &st) < 0 || st.st_dev != w->nsfs_dev || find(w, (uint64_t)st.st_ino)) {
 		close(fd);
@@ -111,11 +146,15 @@ static void candidate(struct nr_netns_watch *w, const char *path, const char *na
 	e->ns.fd = fd;
 	e->ns.pid = pid;
 	e->ns.self = e->ns.inode == w->self_ino;
-	if (name)
+	if (name) {
 		snprintf(e->ns.name, sizeof(e->ns.name), "%s", name);
+		e->named = w->gen;
+	}
 	e->seen = w->gen;
 	e->next = w->list;
 	w->list = e;
+	e->hnext = w->hash[e->ns.inode % HASH_SIZE];
+	w->hash[e->ns.inode % HASH_SIZE] = e;
 	if (nr_log_get_level() >= NR_LOG_DEBUG) {
 		char label[128];
 
@@ -168,21 +207,34 @@ static void scan(struct nr_netns_watch *w)
 	struct ns_entry **pp;
 
 	w->gen++;
+	w->unreadable = 0;
 	if (w->all || w->host)
 		candidate(w, "/proc/thread-self/ns/net", NULL, getpid());
 	scan_named(w);
 	if (w->all)
 		scan_procs(w);
-	/* A namespace found neither by name nor by process is gone. */
+	if (w->unreadable && !w->unreadable_said) {
+		log_warn("network namespaces: %u processes' namespaces could not be read (%s); "
+			 "namespaces only they are in are not recorded",
+			 w->unreadable, strerror(w->unreadable_err));
+		w->unreadable_said = 1;
+	} else if (!w->unreadable) {
+		w->unreadable_said = 0;
+	}
+	/* A namespace found neither by name nor by process in two scans in a row is gone (one
+	 * miss can be a race: its only process handing over to another, a PID reused). */
 	pp = &w->list;
 	while (*pp) {
 		struct ns_entry *e = *pp;
 
-		if (e->seen == w->gen) {
+		if (e->named != w->gen)
+			e->ns.name[0] = '\0'; /* renamed or `ip netns del`: no name now */
+		if (e->seen + 1 >= w->gen) {
 			pp = &e->next;
 			continue;
 		}
 		*pp = e->next;
+		unhash(w, e);
 		if (nr_log_get_level() >= NR_LOG_DEBUG) {
 			char label[128];
 
@@ -199,12 +251,18 @@ void nr_netns_rescan(struct nr_netns_watch *w)
 	scan(w);
 }
 
+static void watch_run_netns(struct nr_netns_watch *w);
+
 static void on_timer(struct nr_daemon *d, int fd, uint32_t events, void *data)
 {
+	struct nr_netns_watch *w = data;
 	uint64_t exp;
 
-	if (read(fd, &exp, sizeof(exp)) > 0)
-		scan(data);
+	if (read(fd, &exp, sizeof(exp)) <= 0)
+		return;
+	if (w->inotify_fd >= 0 && w->inotify_wd < 0)
+		watch_run_netns(w); /* /run/netns did not exist yet */
+	scan(w);
 }
 
 static void on_inotify(struct nr_daemon *d, int fd, uint32_t events, void *data)
@@ -216,6 +274,15 @@ static void on_inotify(struct nr_daemon *d, int fd, uint32_t events, void *data)
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
 	scan(data);
+}
+
+/* Renames and removals under /run/netns show at once; a new name shows at the next periodic
+ * scan (its bind mount makes no inotify event, and the file is not a namespace before it). */
+static void watch_run_netns(struct nr_netns_watch *w)
+{
+	w->inotify_wd = inotify_add_watch(w->inotify_fd, RUN_NETNS,
+					  IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
+						  IN_ATTRIB);
 }
 
 static int parse_filter(struct nr_netns_watch *w, const char *filter)
@@ -277,17 +344,15 @@ int nr_netns_watch_new(struct nr_daemon *d, const char *filter, int64_t rescan_n
 		r = w->timer_fd;
 		goto fail;
 	}
-	/* /run/netns may not exist yet: then the periodic scan is all there is. */
+	/* /run/netns may not exist yet: the timer tries again until it does. */
+	w->inotify_wd = -1;
 	w->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (w->inotify_fd >= 0) {
-		w->inotify_wd = inotify_add_watch(w->inotify_fd, RUN_NETNS,
-						  IN_CREATE | IN_DELETE | IN_MOVED_TO |
-							  IN_MOVED_FROM | IN_ATTRIB);
-		if (w->inotify_wd < 0 || nr_daemon_watch(d, w->inotify_fd, on_inotify, w) < 0) {
-			close(w->inotify_fd);
-			w->inotify_fd = -1;
-		}
+	if (w->inotify_fd >= 0 && nr_daemon_watch(d, w->inotify_fd, on_inotify, w) < 0) {
+		close(w->inotify_fd);
+		w->inotify_fd = -1;
 	}
+	if (w->inotify_fd >= 0)
+		watch_run_netns(w);
 	scan(w);
 	*ret = w;
 	return 0;
@@ -308,6 +373,7 @@ void nr_netns_watch_free(struct nr_netns_watch *w)
 		close(e->ns.fd);
 		free(e);
 	}
+	memset(w->hash, 0, sizeof(w->hash));
 	if (w->timer_fd >= 0) {
 		nr_daemon_unwatch(w->d, w->timer_fd);
 		close(w->timer_fd);

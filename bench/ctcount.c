@@ -45,6 +45,8 @@
 
 #include <libmnl/libmnl.h>
 
+#include "benchutil.h"
+
 #ifndef SO_MEMINFO
 #define SO_MEMINFO 55
 #endif
@@ -78,40 +80,6 @@ static void usage(FILE *f)
 		"  -p, --proto P        count only this L4 protocol (tcp, udp, icmp or a number)\n"
 		"  -d, --duration SEC   stop after SEC seconds (default: at SIGINT/SIGTERM)\n"
 		"  -i, --interval SEC   print a progress line every SEC seconds\n");
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench-ctcount: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static void bad_arg(const char *opt, const char *val)
-{
-	fprintf(stderr, "bench-ctcount: bad value for %s: '%s'\n", opt, val);
-	usage(stderr);
-	exit(2);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static bool parse_seconds(const char *s, uint64_t *ret_ns)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0 || v > 1e9)
-		return false;
-	*ret_ns = (uint64_t)(v * 1e9);
-	return true;
 }
 
 static bool parse_size(const char *s, uint64_t *ret)
@@ -327,6 +295,9 @@ int main(int argc, char **argv)
 	struct mnl_socket *nl;
 	struct pollfd pfd;
 
+	bench_name = "bench-ctcount";
+	bench_usage = usage;
+
 	while ((opt = getopt_long(argc, argv, "n:b:e:p:d:i:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
@@ -334,23 +305,23 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			if (!parse_size(optarg, &rcvbuf) || rcvbuf == 0)
-				bad_arg("--rcvbuf", optarg);
+				bench_bad_arg("--rcvbuf", optarg);
 			break;
 		case 'e':
 			if (!parse_events(optarg, &events))
-				bad_arg("--events", optarg);
+				bench_bad_arg("--events", optarg);
 			break;
 		case 'p':
 			if (!parse_proto(optarg, &proto))
-				bad_arg("--proto", optarg);
+				bench_bad_arg("--proto", optarg);
 			break;
 		case 'd':
-			if (!parse_seconds(optarg, &duration_ns))
-				bad_arg("--duration", optarg);
+			if (!bench_parse_seconds(optarg, &duration_ns))
+				bench_bad_arg("--duration", optarg);
 			break;
 		case 'i':
-			if (!parse_seconds(optarg, &interval_ns))
-				bad_arg("--interval", optarg);
+			if (!bench_parse_seconds(optarg, &interval_ns))
+				bench_bad_arg("--interval", optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -385,15 +356,15 @@ int main(int argc, char **argv)
 			snprintf(path, sizeof(path), "/run/netns/%s", netns);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			die(path);
+			bench_die(path);
 		if (setns(fd, CLONE_NEWNET) < 0)
-			die("setns");
+			bench_die("setns");
 		close(fd);
 	}
 
 	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (!nl)
-		die("mnl_socket_open2");
+		bench_die("mnl_socket_open2");
 	/* The kernel doubles the value (for its bookkeeping) and caps it at INT_MAX. Forcing it
 	 * needs CAP_NET_ADMIN; without it, fall back to what net.core.rmem_max allows. */
 	rb = rcvbuf > INT_MAX / 2 ? INT_MAX / 2 : (int)rcvbuf;
@@ -401,10 +372,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-ctcount: SO_RCVBUFFORCE: %s; trying SO_RCVBUF\n",
 			strerror(errno));
 		if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb)) < 0)
-			die("SO_RCVBUF");
+			bench_die("SO_RCVBUF");
 	}
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		die("mnl_socket_bind");
+		bench_die("mnl_socket_bind");
 	{
 		static const struct { unsigned ev; int group; } groups[] = {
 			{ EV_NEW, NFNLGRP_CONNTRACK_NEW },
@@ -418,7 +389,7 @@ int main(int argc, char **argv)
 			if (!(events & groups[i].ev))
 				continue;
 			if (mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &g, sizeof(g)) < 0)
-				die("NETLINK_ADD_MEMBERSHIP");
+				bench_die("NETLINK_ADD_MEMBERSHIP");
 		}
 	}
 	if (getsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &rb, &rblen) < 0)
@@ -431,11 +402,11 @@ int main(int argc, char **argv)
 
 	pfd.fd = mnl_socket_get_fd(nl);
 	pfd.events = POLLIN;
-	start_ns = now_ns();
+	start_ns = bench_now_ns();
 	deadline_ns = duration_ns ? start_ns + duration_ns : UINT64_MAX;
 	next_progress_ns = interval_ns ? start_ns + interval_ns : UINT64_MAX;
 	while (!stop_requested) {
-		uint64_t t = now_ns(), until = deadline_ns < next_progress_ns ? deadline_ns
+		uint64_t t = bench_now_ns(), until = deadline_ns < next_progress_ns ? deadline_ns
 									       : next_progress_ns;
 		struct timespec ts, *tsp = NULL;
 		int r;
@@ -460,15 +431,15 @@ int main(int argc, char **argv)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			die("ppoll");
+			bench_die("ppoll");
 		}
 		if (r > 0 && !drain(nl, buf, sizeof(buf), proto, 4096, &c))
-			die("recv");
+			bench_die("recv");
 	}
 	/* What the kernel queued before the stop still counts: 256 MiB hold about a million
 	 * events; a source that keeps producing cannot hold the exit up for long. */
 	if (!drain(nl, buf, sizeof(buf), proto, 2000000, &c))
-		die("recv");
+		bench_die("recv");
 	print_counts("", nl, &c);
 	mnl_socket_close(nl);
 	return 0;

@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
+
 #define MAX_WORKERS 64
 #define MAX_INFLIGHT 4096
 
@@ -99,27 +101,6 @@ static void usage(FILE *f)
 		"  -u, --udp            UDP: one datagram per new socket instead of a TCP connection\n");
 }
 
-static void die(const char *what)
-{
-	fprintf(stderr, "bench-ctgen: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static void bad_arg(const char *opt, const char *val)
-{
-	fprintf(stderr, "bench-ctgen: bad value for %s: '%s'\n", opt, val);
-	usage(stderr);
-	exit(2);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static bool parse_u64(const char *s, uint64_t max, uint64_t *ret)
 {
 	char *end;
@@ -132,19 +113,6 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *ret)
 	if (errno || end == s || *end || v > max)
 		return false;
 	*ret = v;
-	return true;
-}
-
-static bool parse_seconds(const char *s, uint64_t *ret_ns)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0 || v > 1e9)
-		return false;
-	*ret_ns = (uint64_t)(v * 1e9);
 	return true;
 }
 
@@ -196,7 +164,7 @@ static int tcp_start(const struct config *cfg, int ep, struct worker_stats *st)
 		return -2;
 	}
 	if (cfg->rst && setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0)
-		die("SO_LINGER");
+		bench_die("SO_LINGER");
 	if (connect(fd, (const struct sockaddr *)&cfg->addr, cfg->addrlen) == 0) {
 		st->done++;
 		close(fd);
@@ -210,7 +178,7 @@ static int tcp_start(const struct config *cfg, int ep, struct worker_stats *st)
 	}
 	ev.data.fd = fd;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-		die("epoll_ctl");
+		bench_die("epoll_ctl");
 	return fd;
 }
 
@@ -266,10 +234,10 @@ static void client_worker(const struct config *cfg, uint64_t start, struct worke
 	if (!cfg->udp) {
 		ep = epoll_create1(EPOLL_CLOEXEC);
 		if (ep < 0)
-			die("epoll_create1");
+			bench_die("epoll_create1");
 	}
 	while (!stop_requested) {
-		uint64_t t = now_ns(), cap = allowed(cfg, start, t);
+		uint64_t t = bench_now_ns(), cap = allowed(cfg, start, t);
 		uint64_t wait_ns;
 		int timeout_ms, n;
 
@@ -317,7 +285,7 @@ static void client_worker(const struct config *cfg, uint64_t start, struct worke
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			die("epoll_wait");
+			bench_die("epoll_wait");
 		}
 		for (int i = 0; i < n; i++) {
 			tcp_finish(evs[i].data.fd, st);
@@ -334,15 +302,15 @@ static int server_socket(const struct config *cfg)
 			0);
 
 	if (fd < 0)
-		die("socket");
+		bench_die("socket");
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
-		die("setsockopt");
+		bench_die("setsockopt");
 	if (bind(fd, (const struct sockaddr *)&cfg->addr, cfg->addrlen) < 0)
-		die("bind");
+		bench_die("bind");
 	/* The backlog is capped by net.core.somaxconn (4096 by default, per namespace). */
 	if (!cfg->udp && listen(fd, 65535) < 0)
-		die("listen");
+		bench_die("listen");
 	return fd;
 }
 
@@ -419,6 +387,9 @@ int main(int argc, char **argv)
 	uint64_t v, start, end;
 	double secs;
 
+	bench_name = "bench-ctgen";
+	bench_usage = usage;
+
 	while ((opt = getopt_long(argc, argv, "lw:d:r:i:uh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
@@ -426,21 +397,21 @@ int main(int argc, char **argv)
 			break;
 		case 'w':
 			if (!parse_u64(optarg, MAX_WORKERS, &v) || v == 0)
-				bad_arg("--workers", optarg);
+				bench_bad_arg("--workers", optarg);
 			cfg.workers = (unsigned)v;
 			break;
 		case 'd':
-			if (!parse_seconds(optarg, &cfg.duration_ns))
-				bad_arg("--duration", optarg);
+			if (!bench_parse_seconds(optarg, &cfg.duration_ns))
+				bench_bad_arg("--duration", optarg);
 			duration_set = true;
 			break;
 		case 'r':
 			if (!parse_u64(optarg, 100000000, &cfg.rate))
-				bad_arg("--rate", optarg);
+				bench_bad_arg("--rate", optarg);
 			break;
 		case 'i':
 			if (!parse_u64(optarg, MAX_INFLIGHT, &v) || v == 0)
-				bad_arg("--inflight", optarg);
+				bench_bad_arg("--inflight", optarg);
 			cfg.inflight = (unsigned)v;
 			break;
 		case OPT_RST:
@@ -471,12 +442,12 @@ int main(int argc, char **argv)
 	if (cfg.listen && cfg.duration_ns == 0)
 		cfg.duration_ns = UINT64_MAX / 2;
 	if (!cfg.listen && cfg.duration_ns == 0)
-		bad_arg("--duration", "0");
+		bench_bad_arg("--duration", "0");
 
 	stats = mmap(NULL, sizeof(*stats) * cfg.workers, PROT_READ | PROT_WRITE,
 		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (stats == MAP_FAILED)
-		die("mmap");
+		bench_die("mmap");
 	memset(stats, 0, sizeof(*stats) * cfg.workers);
 
 	/* Server sockets are bound before any worker starts, so "listening" is true when said. */
@@ -501,12 +472,12 @@ int main(int argc, char **argv)
 	sigaddset(&block, SIGTERM);
 	sigprocmask(SIG_BLOCK, &block, &old);
 
-	start = now_ns();
+	start = bench_now_ns();
 	for (unsigned i = 0; i < cfg.workers; i++) {
 		pid_t pid = fork();
 
 		if (pid < 0)
-			die("fork");
+			bench_die("fork");
 		if (pid == 0) {
 			sa.sa_handler = on_stop_worker;
 			sigaction(SIGINT, &sa, NULL);
@@ -537,7 +508,7 @@ int main(int argc, char **argv)
 	if (cfg.listen) {
 		uint64_t deadline = start + cfg.duration_ns;
 
-		while (!stop_requested && now_ns() < deadline) {
+		while (!stop_requested && bench_now_ns() < deadline) {
 			struct timespec ts = { 0, 50000000 };
 
 			nanosleep(&ts, NULL);
@@ -564,7 +535,7 @@ int main(int argc, char **argv)
 		while (children[i] && waitpid(children[i], NULL, 0) < 0 && errno == EINTR)
 			;
 	}
-	end = now_ns();
+	end = bench_now_ns();
 
 	for (unsigned i = 0; i < cfg.workers; i++) {
 		sum.done += stats[i].done;

@@ -20,15 +20,7 @@ ip -n "$C" addr add 10.77.0.1/24 dev ce0
 ip -n "$S" addr add 10.77.0.2/24 dev se0
 ip -n "$C" addr add fd77::1/64 dev ce0 nodad
 ip -n "$S" addr add fd77::2/64 dev se0 nodad
-# Conntrack tracks a namespace only once a rule there uses it.
-ip netns exec "$S" nft -f - <<'EOF' || fail "nft ruleset"
-table inet t {
-	chain in {
-		type filter hook input priority 0;
-		ct state new counter
-	}
-}
-EOF
+conntrack_on "$S"
 
 NTCP=50
 NUDP=20

@@ -21,12 +21,7 @@ netns_add "$A" "$B"
 veth "$A" la0 "$B" lb0
 ip -n "$A" addr add 10.76.0.1/24 dev la0
 ip -n "$B" addr add 10.76.0.2/24 dev lb0
-RULES='table inet t {
-	chain in { type filter hook input priority 0; ct state new counter; }
-	chain out { type filter hook output priority 0; ct state new counter; }
-}'
-echo "$RULES" | ip netns exec "$B" nft -f - || fail "nft ruleset"
-echo "$RULES" | ip netns exec "$A" nft -f - || fail "nft ruleset"
+conntrack_on "$A" "$B"
 CTCOUNT="$BUILD/bench/bench-ctcount"
 [ -x "$CTCOUNT" ] || fail "$CTCOUNT not built"
 
@@ -152,7 +147,7 @@ ok "the connection made while netrecd was down reported its end"
 
 # A named namespace created now, with a connection inside it.
 netns_add "$L"
-echo "$RULES" | ip netns exec "$L" nft -f - || fail "nft ruleset"
+conntrack_on "$L"
 t0=$(date +%s%N)
 wait_until 10 "netrecd to find $L" grep -q "recording netns .*($L)" "$T/rec2.log"
 ok "$L found after $((($(date +%s%N) - t0) / 1000000)) ms"
@@ -167,7 +162,11 @@ ok "5 new rows from $L (netns $LI)"
 # entries are dumped one last time (they die with it, without DESTROY events).
 cat >"$T/unnamed.sh" <<EOF
 ip link set lo up
-echo '$RULES' | nft -f -
+nft -f - <<'RULES'
+table inet t {
+	chain out { type filter hook output priority 0; ct state new counter; }
+}
+RULES
 readlink /proc/self/ns/net >'$T/unnamed.ns'
 '$PY' '$T/srv.py' 127.0.0.1 '$T/srvU.ready' &
 while [ ! -e '$T/srvU.ready' ]; do sleep 0.05; done

@@ -18,14 +18,7 @@ netns_add "$C" "$S"
 veth "$C" oe0 "$S" os0
 ip -n "$C" addr add 10.79.0.1/24 dev oe0
 ip -n "$S" addr add 10.79.0.2/24 dev os0
-ip netns exec "$S" nft -f - <<'EOF' || fail "nft ruleset"
-table inet t {
-	chain in {
-		type filter hook input priority 0;
-		ct state new counter
-	}
-}
-EOF
+conntrack_on "$S"
 
 NUDP=4000
 NTCP=1200

@@ -85,6 +85,25 @@ veth() {
 	ip -n "$3" link set "$4" up
 }
 
+# conntrack_on NS...: a netfilter rule that uses conntrack in each namespace (the kernel
+# tracks connections in a namespace only once a rule there does), on input and output.
+conntrack_on() {
+	for n in "$@"; do
+		ip netns exec "$n" nft -f - <<'EOF' || fail "nft ruleset in $n"
+table inet nrtest {
+	chain in {
+		type filter hook input priority 0;
+		ct state new counter
+	}
+	chain out {
+		type filter hook output priority 0;
+		ct state new counter
+	}
+}
+EOF
+	done
+}
+
 # netns_inode NAME: the namespace's inode, as the store's netns columns hold it.
 netns_inode() {
 	stat -L -c %i "/run/netns/$1"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The conntrack source: every conntrack event of every recorded network namespace, parsed
- * with libnetfilter_conntrack, one `conntrack` row each, plus a table dump at start (event
+ * with libmnl (see "rows" below), one `conntrack` row each, plus a table dump at start (event
  * 'dump') so that connections older than the recorder are known.
  *
  * Per namespace there is one event socket, subscribed to the configured groups, with a large
@@ -16,8 +16,10 @@
  * Dumps run on their own socket, asynchronously on the loop, so events keep flowing while a
  * large table is dumped.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +28,6 @@
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
-#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/sock_diag.h>
@@ -124,109 +125,290 @@ struct ct_src {
 
 /* ---- rows ------------------------------------------------------------------------------ */
 
+/*
+ * The attributes are read here with libmnl, each one checked for its type's size, and those
+ * netrecd does not store are skipped. libnetfilter_conntrack's parser (nfct_nlmsg_parse)
+ * calls exit(1) on an attribute of unexpected size ("ABI breakage"), which fuzzing reached
+ * at once: a daemon cannot hand that decision to a library. The tests still build their
+ * messages with libnetfilter_conntrack, the way the kernel lays them out.
+ */
+
 static const char *const tcp_states[] = {
 	"NONE",	      "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT",
 	"CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",	     "SYN_SENT2",
 };
 
-static void get_addr(const struct nf_conntrack *ct, int family, int a4, int a6,
-		     struct nr_addr *out)
-{
-	const void *p;
+struct ct_tuple {
+	struct nr_addr src, dst;
+	bool has_proto;
+	uint8_t proto;
+	uint16_t sport, dport; /* host order */
+	bool has_icmp;
+	uint8_t icmp_type, icmp_code;
+	uint16_t icmp_id;
+};
 
-	memset(out, 0, sizeof(*out));
-	if (family == AF_INET && (p = nfct_get_attr(ct, a4))) {
-		out->family = AF_INET;
-		memcpy(out->bytes, p, 4);
-	} else if (family == AF_INET6 && (p = nfct_get_attr(ct, a6))) {
-		out->family = AF_INET6;
-		memcpy(out->bytes, p, 16);
-	}
+/* A fixed-size attribute of the size its type has; anything else is refused. */
+static bool attr_ok(const struct nlattr *a, enum mnl_attr_data_type t)
+{
+	return mnl_attr_validate(a, t) == 0;
 }
 
-static uint16_t get_port(const struct nf_conntrack *ct, int attr)
+static int parse_ip(const struct nlattr *nest, struct ct_tuple *t)
 {
-	return nfct_attr_is_set(ct, attr) > 0 ? ntohs(nfct_get_attr_u16(ct, attr)) : 0;
-}
+	const struct nlattr *a;
 
-static uint64_t get_u64(const struct nf_conntrack *ct, int attr)
-{
-	return nfct_attr_is_set(ct, attr) > 0 ? nfct_get_attr_u64(ct, attr) : 0;
-}
+	mnl_attr_for_each_nested(a, nest) {
+		struct nr_addr *dst;
+		size_t len = mnl_attr_get_payload_len(a);
 
-/* The echo id of the reply tuple. libnetfilter_conntrack parses it but offers no attribute for
- * it, so it is read from the message: CTA_TUPLE_REPLY > CTA_TUPLE_PROTO > CTA_PROTO_ICMP*_ID. */
-static uint16_t reply_icmp_id(const struct nlmsghdr *nlh)
-{
-	const struct nlattr *a, *b, *c;
-
-	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
-		if (mnl_attr_get_type(a) != CTA_TUPLE_REPLY)
-			continue;
-		mnl_attr_for_each_nested(b, a) {
-			if (mnl_attr_get_type(b) != CTA_TUPLE_PROTO)
-				continue;
-			mnl_attr_for_each_nested(c, b) {
-				uint16_t t = mnl_attr_get_type(c);
-
-				if ((t == CTA_PROTO_ICMP_ID || t == CTA_PROTO_ICMPV6_ID) &&
-				    mnl_attr_validate(c, MNL_TYPE_U16) == 0)
-					return ntohs(mnl_attr_get_u16(c));
-			}
+		switch (mnl_attr_get_type(a)) {
+		case CTA_IP_V4_SRC:
+		case CTA_IP_V4_DST:
+			if (len != 4)
+				return -EINVAL;
+			dst = mnl_attr_get_type(a) == CTA_IP_V4_SRC ? &t->src : &t->dst;
+			dst->family = AF_INET;
+			memcpy(dst->bytes, mnl_attr_get_payload(a), 4);
+			break;
+		case CTA_IP_V6_SRC:
+		case CTA_IP_V6_DST:
+			if (len != 16)
+				return -EINVAL;
+			dst = mnl_attr_get_type(a) == CTA_IP_V6_SRC ? &t->src : &t->dst;
+			dst->family = AF_INET6;
+			memcpy(dst->bytes, mnl_attr_get_payload(a), 16);
+			break;
+		default:
+			break;
 		}
 	}
 	return 0;
 }
 
-/* Fills @r from a parsed entry. */
-static void fill_row(struct nr_record *r, const struct nf_conntrack *ct,
-		     const struct nlmsghdr *nlh, int ev, int64_t now, uint64_t netns)
+static int parse_proto(const struct nlattr *nest, struct ct_tuple *t)
 {
-	struct nr_rec_conntrack *c = &r->ct;
-	int family = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO);
+	const struct nlattr *a;
 
-	memset(r, 0, sizeof(*r));
-	r->table = NR_T_CONNTRACK;
-	r->source = NR_SRC_CONNTRACK;
-	c->ts_ns = now;
-	snprintf(c->event, sizeof(c->event), "%s", ev_names[ev]);
-	c->netns = netns;
-	c->ct_id = nfct_get_attr_u32(ct, ATTR_ID);
-	c->proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
-	get_addr(ct, family, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV6_SRC, &c->orig_src);
-	get_addr(ct, family, ATTR_ORIG_IPV4_DST, ATTR_ORIG_IPV6_DST, &c->orig_dst);
-	get_addr(ct, family, ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV6_SRC, &c->reply_src);
-	get_addr(ct, family, ATTR_REPL_IPV4_DST, ATTR_REPL_IPV6_DST, &c->reply_dst);
+	mnl_attr_for_each_nested(a, nest) {
+		switch (mnl_attr_get_type(a)) {
+		case CTA_PROTO_NUM:
+			if (!attr_ok(a, MNL_TYPE_U8))
+				return -EINVAL;
+			t->proto = mnl_attr_get_u8(a);
+			t->has_proto = true;
+			break;
+		case CTA_PROTO_SRC_PORT:
+		case CTA_PROTO_DST_PORT:
+			if (!attr_ok(a, MNL_TYPE_U16))
+				return -EINVAL;
+			*(mnl_attr_get_type(a) == CTA_PROTO_SRC_PORT ? &t->sport : &t->dport) =
+				ntohs(mnl_attr_get_u16(a));
+			break;
+		case CTA_PROTO_ICMP_ID:
+		case CTA_PROTO_ICMPV6_ID:
+			if (!attr_ok(a, MNL_TYPE_U16))
+				return -EINVAL;
+			t->icmp_id = ntohs(mnl_attr_get_u16(a));
+			t->has_icmp = true;
+			break;
+		case CTA_PROTO_ICMP_TYPE:
+		case CTA_PROTO_ICMPV6_TYPE:
+			if (!attr_ok(a, MNL_TYPE_U8))
+				return -EINVAL;
+			t->icmp_type = mnl_attr_get_u8(a);
+			t->has_icmp = true;
+			break;
+		case CTA_PROTO_ICMP_CODE:
+		case CTA_PROTO_ICMPV6_CODE:
+			if (!attr_ok(a, MNL_TYPE_U8))
+				return -EINVAL;
+			t->icmp_code = mnl_attr_get_u8(a);
+			t->has_icmp = true;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+static int parse_tuple(const struct nlattr *nest, struct ct_tuple *t)
+{
+	const struct nlattr *a;
+	int r = 0;
+
+	if (!attr_ok(nest, MNL_TYPE_NESTED))
+		return -EINVAL;
+	mnl_attr_for_each_nested(a, nest) {
+		if (mnl_attr_get_type(a) == CTA_TUPLE_IP)
+			r = attr_ok(a, MNL_TYPE_NESTED) ? parse_ip(a, t) : -EINVAL;
+		else if (mnl_attr_get_type(a) == CTA_TUPLE_PROTO)
+			r = attr_ok(a, MNL_TYPE_NESTED) ? parse_proto(a, t) : -EINVAL;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Packets and bytes of one direction; the kernel sends 64-bit counters (32-bit ones are
+ * from kernels long gone, read all the same). */
+static int parse_counters(const struct nlattr *nest, uint64_t *packets, uint64_t *bytes)
+{
+	const struct nlattr *a;
+
+	if (!attr_ok(nest, MNL_TYPE_NESTED))
+		return -EINVAL;
+	mnl_attr_for_each_nested(a, nest) {
+		switch (mnl_attr_get_type(a)) {
+		case CTA_COUNTERS_PACKETS:
+		case CTA_COUNTERS_BYTES:
+			if (!attr_ok(a, MNL_TYPE_U64))
+				return -EINVAL;
+			*(mnl_attr_get_type(a) == CTA_COUNTERS_PACKETS ? packets : bytes) =
+				be64toh(mnl_attr_get_u64(a));
+			break;
+		case CTA_COUNTERS32_PACKETS:
+		case CTA_COUNTERS32_BYTES:
+			if (!attr_ok(a, MNL_TYPE_U32))
+				return -EINVAL;
+			*(mnl_attr_get_type(a) == CTA_COUNTERS32_PACKETS ? packets : bytes) =
+				ntohl(mnl_attr_get_u32(a));
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+static int parse_timestamp(const struct nlattr *nest, struct nr_rec_conntrack *c)
+{
+	const struct nlattr *a;
+
+	if (!attr_ok(nest, MNL_TYPE_NESTED))
+		return -EINVAL;
+	mnl_attr_for_each_nested(a, nest) {
+		int type = mnl_attr_get_type(a);
+
+		if (type != CTA_TIMESTAMP_START && type != CTA_TIMESTAMP_STOP)
+			continue;
+		if (!attr_ok(a, MNL_TYPE_U64))
+			return -EINVAL;
+		/* nf_conntrack_timestamp: wall-clock nanoseconds (ktime_get_real_ns) already. */
+		*(type == CTA_TIMESTAMP_START ? &c->start_ns : &c->stop_ns) =
+			(int64_t)be64toh(mnl_attr_get_u64(a));
+	}
+	return 0;
+}
+
+/* CTA_PROTOINFO > CTA_PROTOINFO_TCP > CTA_PROTOINFO_TCP_STATE */
+static int parse_protoinfo(const struct nlattr *nest, struct nr_rec_conntrack *c)
+{
+	const struct nlattr *a, *b;
+
+	if (!attr_ok(nest, MNL_TYPE_NESTED))
+		return -EINVAL;
+	mnl_attr_for_each_nested(a, nest) {
+		if (mnl_attr_get_type(a) != CTA_PROTOINFO_TCP)
+			continue;
+		if (!attr_ok(a, MNL_TYPE_NESTED))
+			return -EINVAL;
+		mnl_attr_for_each_nested(b, a) {
+			uint8_t st;
+
+			if (mnl_attr_get_type(b) != CTA_PROTOINFO_TCP_STATE)
+				continue;
+			if (!attr_ok(b, MNL_TYPE_U8))
+				return -EINVAL;
+			st = mnl_attr_get_u8(b);
+			if (st < sizeof(tcp_states) / sizeof(tcp_states[0]))
+				snprintf(c->tcp_state, sizeof(c->tcp_state), "%s", tcp_states[st]);
+		}
+	}
+	return 0;
+}
+
+/* Every attribute of one entry into @c. Returns 0, or -EINVAL for a message that is not a
+ * whole, well-formed entry (an attribute of the wrong size, no original tuple). */
+static int parse_entry(const struct nlmsghdr *nlh, struct nr_rec_conntrack *c)
+{
+	struct ct_tuple orig = { 0 }, reply = { 0 };
+	bool has_orig = false;
+	const struct nlattr *a;
+	int r = 0;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		switch (mnl_attr_get_type(a)) {
+		case CTA_TUPLE_ORIG:
+			r = parse_tuple(a, &orig);
+			has_orig = true;
+			break;
+		case CTA_TUPLE_REPLY:
+			r = parse_tuple(a, &reply);
+			break;
+		case CTA_STATUS:
+			r = attr_ok(a, MNL_TYPE_U32) ? 0 : -EINVAL;
+			if (!r)
+				c->status = ntohl(mnl_attr_get_u32(a));
+			break;
+		case CTA_MARK:
+			r = attr_ok(a, MNL_TYPE_U32) ? 0 : -EINVAL;
+			if (!r)
+				c->mark = ntohl(mnl_attr_get_u32(a));
+			break;
+		case CTA_ID:
+			r = attr_ok(a, MNL_TYPE_U32) ? 0 : -EINVAL;
+			if (!r)
+				c->ct_id = ntohl(mnl_attr_get_u32(a));
+			break;
+		case CTA_ZONE:
+			r = attr_ok(a, MNL_TYPE_U16) ? 0 : -EINVAL;
+			if (!r)
+				c->zone = ntohs(mnl_attr_get_u16(a));
+			break;
+		case CTA_PROTOINFO:
+			r = parse_protoinfo(a, c);
+			break;
+		case CTA_COUNTERS_ORIG:
+			r = parse_counters(a, &c->orig_packets, &c->orig_bytes);
+			c->has_counters = true;
+			break;
+		case CTA_COUNTERS_REPLY:
+			r = parse_counters(a, &c->reply_packets, &c->reply_bytes);
+			c->has_counters = true;
+			break;
+		case CTA_TIMESTAMP:
+			r = parse_timestamp(a, c);
+			break;
+		default:
+			break;
+		}
+		if (r < 0)
+			return r;
+	}
+	if (!has_orig || !orig.has_proto || !orig.src.family || orig.src.family != orig.dst.family)
+		return -EINVAL;
+	c->proto = orig.proto;
+	c->orig_src = orig.src;
+	c->orig_dst = orig.dst;
+	c->reply_src = reply.src;
+	c->reply_dst = reply.dst;
 	if (c->proto == IPPROTO_ICMP || c->proto == IPPROTO_ICMPV6) {
-		c->icmp_type = nfct_get_attr_u8(ct, ATTR_ICMP_TYPE);
-		c->icmp_code = nfct_get_attr_u8(ct, ATTR_ICMP_CODE);
-		c->icmp_id = ntohs(nfct_get_attr_u16(ct, ATTR_ICMP_ID));
-		c->reply_icmp_id = reply_icmp_id(nlh);
+		c->icmp_type = orig.icmp_type;
+		c->icmp_code = orig.icmp_code;
+		c->icmp_id = orig.icmp_id;
+		c->reply_icmp_id = reply.icmp_id;
 	} else {
-		c->orig_sport = get_port(ct, ATTR_ORIG_PORT_SRC);
-		c->orig_dport = get_port(ct, ATTR_ORIG_PORT_DST);
-		c->reply_sport = get_port(ct, ATTR_REPL_PORT_SRC);
-		c->reply_dport = get_port(ct, ATTR_REPL_PORT_DST);
+		c->orig_sport = orig.sport;
+		c->orig_dport = orig.dport;
+		c->reply_sport = reply.sport;
+		c->reply_dport = reply.dport;
 	}
-	c->status = nfct_get_attr_u32(ct, ATTR_STATUS);
-	if (c->proto == IPPROTO_TCP && nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0) {
-		uint8_t st = nfct_get_attr_u8(ct, ATTR_TCP_STATE);
-
-		if (st < sizeof(tcp_states) / sizeof(tcp_states[0]))
-			snprintf(c->tcp_state, sizeof(c->tcp_state), "%s", tcp_states[st]);
-	}
-	c->mark = nfct_get_attr_u32(ct, ATTR_MARK);
-	c->zone = nfct_get_attr_u16(ct, ATTR_ZONE);
-	if (nfct_attr_is_set(ct, ATTR_ORIG_COUNTER_PACKETS) > 0) {
-		c->has_counters = true;
-		c->orig_packets = get_u64(ct, ATTR_ORIG_COUNTER_PACKETS);
-		c->orig_bytes = get_u64(ct, ATTR_ORIG_COUNTER_BYTES);
-		c->reply_packets = get_u64(ct, ATTR_REPL_COUNTER_PACKETS);
-		c->reply_bytes = get_u64(ct, ATTR_REPL_COUNTER_BYTES);
-	}
-	/* nf_conntrack_timestamp: wall-clock nanoseconds (ktime_get_real_ns) already. */
-	c->start_ns = (int64_t)get_u64(ct, ATTR_TIMESTAMP_START);
-	c->stop_ns = (int64_t)get_u64(ct, ATTR_TIMESTAMP_STOP);
+	/* The state is a TCP one only for TCP (the attribute is nested under TCP anyway). */
+	if (c->proto != IPPROTO_TCP)
+		c->tcp_state[0] = '\0';
+	return 0;
 }
 
 static void gap(struct ct_src *s, int64_t from, int64_t to, const char *reason, int64_t lost)
@@ -291,19 +473,18 @@ int nr_conntrack_event(const struct nlmsghdr *nlh, bool dump)
 int nr_conntrack_parse(const struct nlmsghdr *nlh, enum nr_ct_event ev, int64_t now_ns,
 		       uint64_t netns, struct nr_record *r)
 {
-	struct nf_conntrack *ct;
+	struct nr_rec_conntrack *c = &r->ct;
 
 	if (ev < 0 || ev >= EV__COUNT || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nfgenmsg)))
 		return -EINVAL;
-	ct = nfct_new();
-	if (!ct)
-		return -ENOMEM;
-	if (nfct_nlmsg_parse(nlh, ct) < 0 || nfct_attr_is_set(ct, ATTR_ORIG_L3PROTO) <= 0) {
-		nfct_destroy(ct);
+	memset(r, 0, sizeof(*r));
+	r->table = NR_T_CONNTRACK;
+	r->source = NR_SRC_CONNTRACK;
+	if (parse_entry(nlh, c) < 0)
 		return -EINVAL;
-	}
-	fill_row(r, ct, nlh, ev, now_ns, netns);
-	nfct_destroy(ct);
+	c->ts_ns = now_ns;
+	snprintf(c->event, sizeof(c->event), "%s", ev_names[ev]);
+	c->netns = netns;
 	return 0;
 }
 

@@ -149,12 +149,13 @@ ok "the connection made while netrecd was down reported its end"
 netns_add "$L"
 conntrack_on "$L"
 t0=$(date +%s%N)
-wait_until 10 "netrecd to find $L" grep -q "recording netns .*($L)" "$T/rec2.log"
+# By inode: netrecd may find it through `ip netns add`'s own process, before the name.
+LI=$(netns_inode "$L")
+wait_until 10 "netrecd to find $L" grep -q "recording netns $LI " "$T/rec2.log"
 ok "$L found after $((($(date +%s%N) - t0) / 1000000)) ms"
 spawn ip netns exec "$L" "$PY" "$T/srv.py" 127.0.0.1 "$T/srvL.ready"
 wait_until 10 "the server in $L" test -e "$T/srvL.ready"
 ip netns exec "$L" "$PY" "$T/cli.py" 127.0.0.1 5 || fail "client in $L"
-LI=$(netns_inode "$L")
 wait_until 10 "new rows from $L" sh -c "[ \$('$NETREC' -f csv --no-header -d '$D' sql \"SELECT count(*) FROM conntrack WHERE event = 'new' AND netns = $LI AND orig_dport = 5000\") -eq 5 ]"
 ok "5 new rows from $L (netns $LI)"
 

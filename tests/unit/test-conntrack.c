@@ -280,6 +280,31 @@ static void test_bad_messages(void **state)
 	/* Shorter than its nfgenmsg header. */
 	nlh->nlmsg_len = NLMSG_LENGTH(1);
 	assert_int_equal(nr_conntrack_parse(nlh, NR_CT_UPDATE, 1, 1, &r), -EINVAL);
+	/* An attribute of the wrong size for its type (libnetfilter_conntrack's own parser
+	 * exits the process on this one). */
+	nlh = msg(IPCTNL_MSG_CT_NEW, 0, AF_INET);
+	{
+		struct nlattr *tuple = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
+		struct nlattr *ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+
+		mnl_attr_put_u16(nlh, CTA_IP_V4_SRC, 0x0a00);
+		mnl_attr_nest_end(nlh, ip);
+		mnl_attr_nest_end(nlh, tuple);
+	}
+	assert_int_equal(nr_conntrack_parse(nlh, NR_CT_NEW, 1, 1, &r), -EINVAL);
+	/* A counter of 16 bits. */
+	nlh = snat_tcp(IPCTNL_MSG_CT_DELETE, 0);
+	{
+		struct nlattr *c = mnl_attr_nest_start(nlh, CTA_COUNTERS_ORIG);
+
+		mnl_attr_put_u16(nlh, CTA_COUNTERS_PACKETS, 1);
+		mnl_attr_nest_end(nlh, c);
+	}
+	assert_int_equal(nr_conntrack_parse(nlh, NR_CT_DESTROY, 1, 1, &r), -EINVAL);
+	/* Attributes netrecd does not know are skipped, not refused. */
+	nlh = snat_tcp(IPCTNL_MSG_CT_NEW, 0);
+	mnl_attr_put_u32(nlh, 200, 1);
+	assert_int_equal(nr_conntrack_parse(nlh, NR_CT_UPDATE, 1, 1, &r), 0);
 	/* An unknown event number. */
 	nlh = snat_tcp(IPCTNL_MSG_CT_NEW, 0);
 	assert_int_equal(nr_conntrack_parse(nlh, (enum nr_ct_event)7, 1, 1, &r), -EINVAL);

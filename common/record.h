@@ -48,6 +48,13 @@ const char *nr_source_name(enum nr_source_id s);
 /* Unsigned fields use 0 for "unknown" where 0 is not a meaningful value: netns (an inode),
  * ifindex, ports of protocols that have none. Counters are always known. */
 
+/* What a flows row counts (the `kind` column). */
+enum nr_flow_kind {
+	NR_FLOW_IP, /* "flow": one IP flow key */
+	NR_FLOW_OTHER, /* "other": non-IP frames of one EtherType */
+	NR_FLOW_OVERFLOW, /* "overflow": packets the kernel map had no room for */
+};
+
 struct nr_rec_flow {
 	int64_t ts_start_ns, ts_end_ns;
 	uint64_t netns;
@@ -64,6 +71,7 @@ struct nr_rec_flow {
 	uint32_t sampling; /* 1 = every packet */
 	uint16_t ethertype;
 	int16_t icmp_type, icmp_code; /* NR_NONE unless ICMP */
+	uint8_t kind; /* enum nr_flow_kind */
 };
 
 struct nr_rec_conntrack {

@@ -468,7 +468,7 @@ static int meta_set_i64(sqlite3 *db, const char *key, int64_t v)
 /* ---- writing ------------------------------------------------------------------------- */
 
 static const char *const insert_sql[NR_T_COUNT] = {
-	[NR_T_FLOWS] = "INSERT INTO flows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[NR_T_FLOWS] = "INSERT INTO flows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[NR_T_CONNTRACK] = "INSERT INTO conntrack VALUES "
 			   "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[NR_T_SOCKETS] = "INSERT INTO sockets VALUES "
@@ -787,6 +787,11 @@ static void bind_flow(sqlite3_stmt *st, const struct nr_rec_flow *f)
 	bind_u_or_null(st, 19, f->ethertype);
 	bind_i_or_null(st, 20, f->icmp_type);
 	bind_i_or_null(st, 21, f->icmp_code);
+	sqlite3_bind_text(st, 22,
+			  f->kind == NR_FLOW_OVERFLOW ? "overflow"
+			  : f->kind == NR_FLOW_OTHER  ? "other"
+						      : "flow",
+			  -1, SQLITE_STATIC);
 }
 
 static void bind_ct(sqlite3_stmt *st, const struct nr_rec_conntrack *c)

@@ -410,7 +410,7 @@ static void test_part_open_new(void **state)
 	assert_true(exists(path));
 	/* The open partition is in WAL mode. */
 	assert_query(path, "PRAGMA journal_mode", "wal");
-	assert_query(path, "PRAGMA user_version", "2");
+	assert_query(path, "PRAGMA user_version", "3");
 	assert_int_equal(query_i64(path, "PRAGMA user_version"), NR_SCHEMA_VERSION);
 
 	gethostname(host, sizeof(host) - 1);
@@ -418,7 +418,7 @@ static void test_part_open_new(void **state)
 	assert_int_equal(uname(&u), 0);
 	snprintf(kernel, sizeof(kernel), "%s %s %s", u.sysname, u.release, u.machine);
 
-	assert_query(path, "SELECT value FROM meta WHERE key = 'schema_version'", "2");
+	assert_query(path, "SELECT value FROM meta WHERE key = 'schema_version'", "3");
 	snprintf(want, sizeof(want), "%s", host);
 	assert_query(path, "SELECT value FROM meta WHERE key = 'host'", want);
 	assert_query(path, "SELECT value FROM meta WHERE key = 'boot_id'", boot);
@@ -523,7 +523,7 @@ static void test_part_insert_all_tables(void **state)
 		.ifname = "br0", .proto = 17, .sport = 9, .dport = 9, .packets = 1, .bytes = 60,
 		.has_mac = true, .src_mac = { 0, 0x11, 0x22, 0x33, 0x44, 0x55 },
 		.dst_mac = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, .sampling = 1,
-		.ethertype = 0x0806, .icmp_type = NR_NONE, .icmp_code = NR_NONE,
+		.ethertype = 0x0806, .icmp_type = NR_NONE, .icmp_code = NR_NONE, .kind = NR_FLOW_OTHER,
 	};
 	n++;
 	/* UDP: ports, but no TCP flags. */
@@ -699,13 +699,13 @@ static void test_part_insert_all_tables(void **state)
 	assert_query(path, "SELECT * FROM flows ORDER BY ts_start_ns",
 		     "1795352401000000000|1795352402000000000|4026531840|2|eth0|egress|4|6|10.0.0.1|"
 		     "192.168.1.20|43210|443|10|1500|27|02:00:00:00:00:01|aa:bb:cc:dd:ee:ff|1|2048|"
-		     "NULL|NULL\n"
+		     "NULL|NULL|flow\n"
 		     "1795352401500000000|1795352410000000000|NULL|NULL|NULL|ingress|6|58|2001:db8::1|"
-		     "fe80::1|NULL|NULL|3|300|NULL|NULL|NULL|100|34525|128|0\n"
+		     "fe80::1|NULL|NULL|3|300|NULL|NULL|NULL|100|34525|128|0|flow\n"
 		     "1795352402000000000|1795352403000000000|5|7|br0|ingress|NULL|NULL|NULL|NULL|"
-		     "NULL|NULL|1|60|NULL|00:11:22:33:44:55|ff:ff:ff:ff:ff:ff|1|2054|NULL|NULL\n"
+		     "NULL|NULL|1|60|NULL|00:11:22:33:44:55|ff:ff:ff:ff:ff:ff|1|2054|NULL|NULL|other\n"
 		     "1795352402000000001|1795352403000000000|NULL|1|lo|ingress|4|17|127.0.0.1|"
-		     "127.0.0.53|5353|53|4294967296|1099511627776|NULL|NULL|NULL|1|2048|NULL|NULL");
+		     "127.0.0.53|5353|53|4294967296|1099511627776|NULL|NULL|NULL|1|2048|NULL|NULL|flow");
 	assert_query(path, "SELECT * FROM conntrack ORDER BY ts_ns",
 		     "1795352403000000000|new|4026531840|3735928559|4|6|10.0.0.1|93.184.216.34|40000|"
 		     "80|93.184.216.34|192.168.1.5|80|61000|398|ESTABLISHED|16|3|1|60|2|120|"
@@ -804,7 +804,7 @@ static void test_part_rollback_and_resume(void **state)
 	assert_query(path, "SELECT value FROM meta WHERE key = 'host'", "first-host");
 	assert_query(path, "SELECT value FROM meta WHERE key = 'partition_start_ns'",
 		     "1795352400000000000");
-	assert_query(path, "PRAGMA user_version", "2");
+	assert_query(path, "PRAGMA user_version", "3");
 	free(path);
 }
 
@@ -928,7 +928,7 @@ static void test_part_newer_schema(void **state)
 	assert_true(err[0] != '\0');
 	/* Left as it was. */
 	assert_query(path, "PRAGMA user_version", "99");
-	assert_query(path, "SELECT value FROM meta WHERE key = 'schema_version'", "2");
+	assert_query(path, "SELECT value FROM meta WHERE key = 'schema_version'", "3");
 	free(path);
 }
 

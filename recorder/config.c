@@ -29,6 +29,11 @@ void nr_config_init(struct nr_config *c)
 	c->ct_events = NR_CT_EV_ALL;
 	c->ct_rcvbuf = 64ULL << 20;
 	c->ct_force_events = true;
+	c->flows_interval_ns = 5 * NR_NS_PER_SEC;
+	c->flows_map_size = 65536;
+	c->flows_sampling = 1;
+	c->flows_include = strdup("*");
+	c->flows_exclude = strdup("");
 	c->log_level = NR_LOG_INFO;
 	c->health_ns = 10 * NR_NS_PER_SEC;
 	c->synthetic_seed = 1;
@@ -38,6 +43,8 @@ void nr_config_clear(struct nr_config *c)
 {
 	free(c->data_dir);
 	free(c->netns);
+	free(c->flows_include);
+	free(c->flows_exclude);
 	free(c->config_path);
 	memset(c, 0, sizeof(*c));
 }
@@ -255,6 +262,26 @@ int nr_config_set(struct nr_config *c, const char *key, const char *v, char *err
 	} else if (strcmp(key, "conntrack-force-events") == 0) {
 		expect = "on or off";
 		r = parse_bool(v, &c->ct_force_events);
+	} else if (strcmp(key, "flows-interval") == 0) {
+		expect = "a duration from 100ms to 10m";
+		r = nr_duration_parse(v, &d);
+		if (r == 0 && (d < 100 * NR_NS_PER_MS || d > 600 * NR_NS_PER_SEC))
+			r = -EINVAL;
+		if (r == 0)
+			c->flows_interval_ns = d;
+	} else if (strcmp(key, "flows-map-size") == 0) {
+		expect = "a number of flows from 16 to 16777216";
+		r = parse_u64(v, 16, 16777216, &c->flows_map_size);
+	} else if (strcmp(key, "flows-sampling") == 0) {
+		expect = "N for 1 packet in N, from 1 (every packet) to 1000000";
+		r = parse_u64(v, 1, 1000000, &c->flows_sampling);
+	} else if (strcmp(key, "flows-include") == 0) {
+		expect = "interface name patterns (e.g. eth*,veth*)";
+		if (*v)
+			r = set_str(&c->flows_include, v);
+	} else if (strcmp(key, "flows-exclude") == 0) {
+		expect = "interface name patterns, or nothing";
+		r = set_str(&c->flows_exclude, v);
 	} else if (strcmp(key, "log-level") == 0) {
 		expect = "error, warn, info or debug";
 		r = nr_log_level_parse(v, &c->log_level);
@@ -380,6 +407,11 @@ static void usage(FILE *f)
 	      "      --conntrack-force-events on|off  set nf_conntrack_events from 2 to 1 so\n"
 	      "                            connections made while netrecd is down report their end\n"
 	      "                            (default on)\n"
+	      "      --flows-interval DUR  how often flow counts are collected (default 5s)\n"
+	      "      --flows-map-size N    flows per interval the kernel map holds (default 65536)\n"
+	      "      --flows-sampling N    count 1 packet in N (default 1: every packet)\n"
+	      "      --flows-include PATS  interfaces to record, fnmatch patterns (default *)\n"
+	      "      --flows-exclude PATS  interfaces not to record (default none)\n"
 	      "      --log-level LEVEL     error, warn, info, debug (default info)\n"
 	      "      --duration DUR        stop after this long (default: run until signalled)\n"
 	      "      --synthetic RATE      generate synthetic rows at RATE rows/s (tests, benchmarks)\n"
@@ -411,6 +443,11 @@ int nr_config_parse_args(struct nr_config *c, int argc, char **argv, char *err, 
 		{ "conntrack-max-rate", required_argument, NULL, 0 },
 		{ "conntrack-accounting", required_argument, NULL, 0 },
 		{ "conntrack-force-events", required_argument, NULL, 0 },
+		{ "flows-interval", required_argument, NULL, 0 },
+		{ "flows-map-size", required_argument, NULL, 0 },
+		{ "flows-sampling", required_argument, NULL, 0 },
+		{ "flows-include", required_argument, NULL, 0 },
+		{ "flows-exclude", required_argument, NULL, 0 },
 		{ "log-level", required_argument, NULL, 0 },
 		{ "duration", required_argument, NULL, 0 },
 		{ "synthetic", required_argument, NULL, 0 },

@@ -47,6 +47,10 @@ struct nr_config {
 	uint64_t ct_max_rate; /* events per second; 0: no limit */
 	bool ct_accounting; /* turn on nf_conntrack_acct and _timestamp */
 	bool ct_force_events; /* nf_conntrack_events 2 -> 1 */
+	int64_t flows_interval_ns;
+	uint64_t flows_map_size; /* flow keys per collection interval */
+	uint64_t flows_sampling; /* 1 in N packets; 1: all */
+	char *flows_include, *flows_exclude; /* comma-separated fnmatch patterns on ifname */
 	enum nr_log_level log_level;
 	int64_t duration_ns; /* 0: until signalled */
 	uint64_t synthetic_rate; /* rows per second; 0: off */

@@ -17,7 +17,7 @@ static int not_built(struct nr_daemon *d, void **ret_state, char *why, size_t wh
 }
 
 const struct nr_source_desc nr_sources[] = {
-	{ "flows", NR_SOURCE_FLOWS, NR_SRC_FLOWS, not_built, NULL },
+	{ "flows", NR_SOURCE_FLOWS, NR_SRC_FLOWS, nr_flows_start, nr_flows_stop, nr_flows_health },
 	{ "conntrack", NR_SOURCE_CONNTRACK, NR_SRC_CONNTRACK, nr_conntrack_start, nr_conntrack_stop,
 	  nr_conntrack_health },
 	{ "sockets", NR_SOURCE_SOCKETS, NR_SRC_SOCKETS, not_built, NULL },

@@ -30,6 +30,9 @@ extern const struct nr_source_desc nr_sources[];
 extern const size_t nr_sources_count;
 
 /* The kernel sources (one module each). */
+int nr_flows_start(struct nr_daemon *d, void **ret_state, char *why, size_t whylen);
+void nr_flows_stop(struct nr_daemon *d, void *state);
+void nr_flows_health(struct nr_daemon *d, void *state, int64_t now);
 int nr_conntrack_start(struct nr_daemon *d, void **ret_state, char *why, size_t whylen);
 void nr_conntrack_stop(struct nr_daemon *d, void *state);
 void nr_conntrack_health(struct nr_daemon *d, void *state, int64_t now);

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * netrec flows: counts every packet and byte per flow on TC ingress and egress, in the kernel.
+ *
+ * The flow map is per-CPU (no lost updates between CPUs, no atomics), and reached through a
+ * one-slot map-in-map: user space swaps in an empty map, waits out an RCU grace period (no
+ * program can still hold the old one), then drains the old map whole. No packet is counted in
+ * no row or in two rows. When the map is full, the packet is counted in a per-interface
+ * overflow counter instead; if even that fails, in a lost counter. Every verdict is "next":
+ * the programs only watch, and other TC programs run as before.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "flows.h"
+
+#define TC_NEXT -1 /* TCX_NEXT and TC_ACT_UNSPEC: go on with the next program */
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define E2BIG 7
+#define EEXIST 17
+
+const volatile __u32 sampling = 1; /* 1 in N packets; set before load */
+/* The namespace this copy of the programs is attached in. TC programs cannot tell it
+ * themselves (bpf_get_netns_cookie() answers for the packet's socket, if any), so netrecd
+ * loads one copy per namespace, sharing the maps. */
+const volatile __u64 netns_id = 0;
+
+struct flow_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 65536); /* set before load */
+	__uint(key_size, sizeof(struct nr_flow_key));
+	__uint(value_size, sizeof(struct nr_flow_val));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct flow_map);
+} flows_outer SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct nr_flow_ovf_key);
+	__type(value, struct nr_flow_counter);
+} flows_ovf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NR_FLOWS_STAT__COUNT);
+	__type(key, __u32);
+	__type(value, struct nr_flow_counter);
+} flows_stats SEC(".maps");
+
+static __always_inline void stat_add(__u32 which, __u64 len)
+{
+	struct nr_flow_counter *c = bpf_map_lookup_elem(&flows_stats, &which);
+
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+	}
+}
+
+static __always_inline void overflow(struct nr_flow_key *k, __u64 len)
+{
+	struct nr_flow_ovf_key ok = {
+		.netns_id = k->netns_id, .ifindex = k->ifindex, .egress = k->egress,
+	};
+	struct nr_flow_counter *c = bpf_map_lookup_elem(&flows_ovf, &ok);
+	struct nr_flow_counter one = { 1, len };
+
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+		return;
+	}
+	if (bpf_map_update_elem(&flows_ovf, &ok, &one, BPF_NOEXIST) == 0)
+		return;
+	c = bpf_map_lookup_elem(&flows_ovf, &ok); /* another CPU made it */
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+		return;
+	}
+	stat_add(NR_FLOWS_STAT_LOST, len);
+}
+
+static __always_inline void account(struct __sk_buff *skb, struct nr_flow_key *k, __u8 flags,
+				    bool l2)
+{
+	__u32 zero = 0;
+	__u64 len = skb->len, now = bpf_ktime_get_ns();
+	struct nr_flow_val *v, nv = {};
+	void *map = bpf_map_lookup_elem(&flows_outer, &zero);
+
+	if (!map) {
+		stat_add(NR_FLOWS_STAT_LOST, len);
+		return;
+	}
+	v = bpf_map_lookup_elem(map, k);
+	if (!v) {
+		nv.packets = 1;
+		nv.bytes = len;
+		nv.first_ns = nv.last_ns = now;
+		nv.tcp_flags = flags;
+		if (l2) {
+			__u8 eth[12]; /* destination, then source */
+
+			if (bpf_skb_load_bytes_relative(skb, 0, eth, sizeof(eth),
+							BPF_HDR_START_MAC) == 0) {
+				__builtin_memcpy(nv.dst_mac, eth, 6);
+				__builtin_memcpy(nv.src_mac, eth + 6, 6);
+				nv.has_mac = 1;
+			}
+		}
+		if (bpf_map_update_elem(map, k, &nv, BPF_NOEXIST) == 0)
+			return;
+		/* Another CPU inserted the key first: this CPU's slot is empty, fill it. */
+		v = bpf_map_lookup_elem(map, k);
+		if (!v) {
+			overflow(k, len);
+			return;
+		}
+		if (!v->first_ns) {
+			*v = nv;
+			return;
+		}
+	}
+	v->packets++;
+	v->bytes += len;
+	v->last_ns = now;
+	v->tcp_flags |= flags;
+	if (!v->first_ns)
+		v->first_ns = now;
+}
+
+static __always_inline int count(struct __sk_buff *skb, __u8 egress, bool l2)
+{
+	struct nr_flow_key k;
+	__u16 ethertype = bpf_ntohs(skb->protocol);
+	__u8 flags = 0;
+	__u32 l4 = 0;
+
+	if (sampling > 1 && bpf_get_prandom_u32() % sampling)
+		return TC_NEXT;
+	__builtin_memset(&k, 0, sizeof(k));
+	k.netns_id = netns_id;
+	k.ifindex = skb->ifindex;
+	k.egress = egress;
+	k.ethertype = ethertype;
+	if (ethertype == ETH_P_IP) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes_relative(skb, 0, &ip, sizeof(ip), BPF_HDR_START_NET))
+			goto unparsed;
+		k.family = 4;
+		k.proto = ip.protocol;
+		__builtin_memcpy(k.src, &ip.saddr, 4);
+		__builtin_memcpy(k.dst, &ip.daddr, 4);
+		/* Later fragments carry no L4 header: counted under the addresses alone. */
+		if (ip.frag_off & bpf_htons(0x1fff))
+			goto done;
+		l4 = ip.ihl * 4;
+	} else if (ethertype == ETH_P_IPV6) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes_relative(skb, 0, &ip6, sizeof(ip6), BPF_HDR_START_NET))
+			goto unparsed;
+		k.family = 6;
+		k.proto = ip6.nexthdr; /* extension headers are not followed */
+		__builtin_memcpy(k.src, &ip6.saddr, 16);
+		__builtin_memcpy(k.dst, &ip6.daddr, 16);
+		l4 = sizeof(ip6);
+	} else {
+		goto done; /* non-IP: family 0, by EtherType */
+	}
+	if (k.proto == IPPROTO_TCP) {
+		__u8 h[14];
+
+		if (bpf_skb_load_bytes_relative(skb, l4, h, sizeof(h), BPF_HDR_START_NET) == 0) {
+			k.sport = (h[0] << 8) | h[1];
+			k.dport = (h[2] << 8) | h[3];
+			flags = h[13];
+		}
+	} else if (k.proto == IPPROTO_UDP || k.proto == IPPROTO_UDPLITE || k.proto == IPPROTO_SCTP) {
+		__u8 h[4];
+
+		if (bpf_skb_load_bytes_relative(skb, l4, h, sizeof(h), BPF_HDR_START_NET) == 0) {
+			k.sport = (h[0] << 8) | h[1];
+			k.dport = (h[2] << 8) | h[3];
+		}
+	} else if (k.proto == IPPROTO_ICMP || k.proto == 58 /* ICMPv6 */) {
+		__u8 h[2];
+
+		if (bpf_skb_load_bytes_relative(skb, l4, h, sizeof(h), BPF_HDR_START_NET) == 0) {
+			k.icmp_type = h[0];
+			k.icmp_code = h[1];
+		}
+	}
+done:
+	account(skb, &k, flags, l2);
+	return TC_NEXT;
+unparsed:
+	/* Counted all the same, in the interface's row for its EtherType. */
+	__builtin_memset(k.src, 0, sizeof(k.src));
+	__builtin_memset(k.dst, 0, sizeof(k.dst));
+	k.family = 0;
+	k.proto = 0;
+	stat_add(NR_FLOWS_STAT_PARSE, skb->len);
+	account(skb, &k, 0, l2);
+	return TC_NEXT;
+}
+
+/* Interfaces with an Ethernet header (Ethernet, veth, bridge, loopback, ...). */
+SEC("tc")
+int flows_in(struct __sk_buff *skb)
+{
+	return count(skb, 0, true);
+}
+
+SEC("tc")
+int flows_out(struct __sk_buff *skb)
+{
+	return count(skb, 1, true);
+}
+
+/* Interfaces without one (tun, ...): no MAC addresses to read. */
+SEC("tc")
+int flows_in_l3(struct __sk_buff *skb)
+{
+	return count(skb, 0, false);
+}
+
+SEC("tc")
+int flows_out_l3(struct __sk_buff *skb)
+{
+	return count(skb, 1, false);
+}
+
+char LICENSE[] SEC("license") = "GPL";

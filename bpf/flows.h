@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ABI between bpf/flows.bpf.c and recorder/flows.c: map keys, values and counters.
+ * Fixed-width types only; padding is explicit and zeroed, because keys are hashed as bytes.
+ */
+#pragma once
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* One flow on one interface and direction. family 0: the non-IP frames of one EtherType
+ * (and packets whose headers could not be read), counted per interface and direction. */
+struct nr_flow_key {
+	__u64 netns_id; /* which namespace the interface is in: netrecd's number for it */
+	__u32 ifindex;
+	__u8 egress;
+	__u8 family; /* 4, 6, or 0 */
+	__u8 proto;
+	__u8 icmp_type;
+	__u16 ethertype; /* host order */
+	__u16 sport, dport; /* host order; 0 without ports */
+	__u8 icmp_code;
+	__u8 pad[3];
+	__u8 src[16], dst[16]; /* IPv4 in the first 4 bytes */
+};
+
+struct nr_flow_val {
+	__u64 packets, bytes; /* bytes: skb->len, what the interface counters count */
+	__u64 first_ns, last_ns; /* bpf_ktime_get_ns() */
+	__u8 tcp_flags; /* ORed */
+	__u8 has_mac;
+	__u8 src_mac[6], dst_mac[6];
+	__u8 pad[2];
+};
+
+/* Packets the flow map had no room for, per interface and direction. Monotonic: user space
+ * reads them and never resets them. */
+struct nr_flow_ovf_key {
+	__u64 netns_id;
+	__u32 ifindex;
+	__u32 egress;
+};
+
+struct nr_flow_counter {
+	__u64 packets, bytes;
+};
+
+/* Monotonic per-CPU counters of what could not be attributed. */
+enum {
+	NR_FLOWS_STAT_PARSE, /* headers unreadable: counted in the family-0 row of the interface */
+	NR_FLOWS_STAT_LOST, /* counted nowhere: the overflow map was full too, or no flow map */
+	NR_FLOWS_STAT__COUNT,
+};

@@ -1,0 +1,843 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The flow source: TC programs (bpf/flows.bpf.c) on ingress and egress of every interface of
+ * every recorded namespace count packets and bytes per flow in the kernel; every
+ * flows-interval this module collects them into `flows` rows, one per flow key per interval.
+ *
+ * Attaching: tcx links (bpf_link_create with BPF_TCX_INGRESS/EGRESS, made inside the
+ * interface's namespace). A tcx link belongs to netrecd's file descriptor: other TC programs
+ * keep running (the programs return "next"), nothing of anyone else's is touched, and the
+ * kernel removes the programs when netrecd exits, however it exits.
+ *
+ * Collecting without loss: the programs reach the flow map through a one-slot map-in-map.
+ * Collection puts the other (empty) map in the slot, waits for an RCU grace period
+ * (membarrier MEMBARRIER_CMD_GLOBAL runs synchronize_rcu(); a TC program runs inside an RCU
+ * read-side section), after which no program can still be updating the old map, then reads
+ * and empties the old map in batches. A packet is counted in exactly one interval's row.
+ *
+ * Interfaces are found with rtnetlink in each namespace: a dump when the namespace is found,
+ * and again on every link notification (RTNLGRP_LINK) and every 10 s.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <netinet/in.h>
+#include <linux/membarrier.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_arp.h>
+#include <linux/rtnetlink.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "flows.h"
+#include "flows.skel.h"
+#include "log.h"
+#include "netns.h"
+#include "nrtime.h"
+#include "sources.h"
+
+/* Linux 6.6 UAPI; Debian 12's headers predate them. */
+#define NR_BPF_TCX_INGRESS 46
+#define NR_BPF_TCX_EGRESS 47
+
+#define BATCH 4096 /* keys per lookup-and-delete batch */
+#define RESCAN_TICKS 10
+
+struct fl_if {
+	uint32_t ifindex;
+	char name[IF_NAMESIZE];
+	int link[2]; /* ingress, egress tcx link fds */
+	bool seen;
+	struct fl_if *next;
+};
+
+struct fl_ns {
+	struct fl_src *src;
+	const struct nr_netns *ns; /* NULL once gone (kept until the next collection) */
+	uint64_t inode, id;
+	struct flows_bpf *skel; /* this namespace's copy of the programs (shared maps) */
+	char label[128];
+	int mon_fd; /* RTNLGRP_LINK notifications */
+	struct fl_if *ifs;
+	struct fl_ns *next;
+};
+
+struct ovf_prev {
+	struct nr_flow_ovf_key key;
+	uint64_t packets, bytes;
+};
+
+struct fl_src {
+	struct nr_daemon *d;
+	struct flows_bpf *skel; /* owns the shared maps */
+	uint64_t next_id;
+	int outer_fd, inner[2], active;
+	int ncpus;
+	uint32_t max_entries, sampling;
+	int timer_fd, tick_fd;
+	unsigned ticks;
+	int64_t last_collect_ns; /* wall clock */
+	struct nr_netns_watch *watch;
+	struct fl_ns *list;
+	char *include, *exclude;
+	bool stopping;
+	/* collection buffers */
+	struct nr_flow_key *keys;
+	void *vals; /* BATCH * ncpus values, each rounded up to 8 bytes */
+	size_t val_stride;
+	struct ovf_prev *ovf;
+	size_t novf, ovf_cap;
+	uint64_t stat_prev[NR_FLOWS_STAT__COUNT][2];
+	/* health */
+	uint64_t n_rows, n_overflow_pkts, n_parse_pkts, n_lost_pkts, n_attached, n_attach_err;
+};
+
+/* ---- interfaces ------------------------------------------------------------------------- */
+
+static bool match_list(const char *list, const char *name)
+{
+	const char *p = list;
+
+	while (*p) {
+		size_t n = strcspn(p, ", ");
+		char pat[64];
+
+		if (n && n < sizeof(pat)) {
+			memcpy(pat, p, n);
+			pat[n] = '\0';
+			if (fnmatch(pat, name, 0) == 0)
+				return true;
+		}
+		p += n;
+		p += strspn(p, ", ");
+	}
+	return false;
+}
+
+struct attach_args {
+	int prog_fd, ifindex, type;
+};
+
+static int do_attach(void *arg)
+{
+	struct attach_args *a = arg;
+	LIBBPF_OPTS(bpf_link_create_opts, opts);
+	int fd = bpf_link_create(a->prog_fd, a->ifindex, a->type, &opts);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static void if_detach(struct fl_src *s, struct fl_if *f)
+{
+	for (int i = 0; i < 2; i++)
+		if (f->link[i] >= 0) {
+			close(f->link[i]);
+			f->link[i] = -1;
+			s->n_attached--;
+		}
+}
+
+static void if_attach(struct fl_ns *n, struct fl_if *f, bool l2)
+{
+	struct fl_src *s = n->src;
+	struct bpf_program *progs[2] = {
+		l2 ? n->skel->progs.flows_in : n->skel->progs.flows_in_l3,
+		l2 ? n->skel->progs.flows_out : n->skel->progs.flows_out_l3,
+	};
+	static const int types[2] = { NR_BPF_TCX_INGRESS, NR_BPF_TCX_EGRESS };
+
+	for (int i = 0; i < 2; i++) {
+		struct attach_args a = { bpf_program__fd(progs[i]), (int)f->ifindex, types[i] };
+		int fd = nr_netns_run(n->ns, do_attach, &a);
+
+		if (fd < 0) {
+			s->n_attach_err++;
+			log_warn("flows: %s: cannot attach to %s %s: %s", n->label, f->name,
+				 i ? "egress" : "ingress", strerror(-fd));
+			continue;
+		}
+		f->link[i] = fd;
+		s->n_attached++;
+	}
+	log_debug("flows: %s: recording %s (ifindex %u)", n->label, f->name, f->ifindex);
+}
+
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct fl_ns *n = data;
+	struct fl_src *s = n->src;
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+	const char *name = NULL;
+	struct fl_if *f;
+	bool l2;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*ifi))
+		if (mnl_attr_get_type(a) == IFLA_IFNAME && mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
+			name = mnl_attr_get_str(a);
+	if (!name || ifi->ifi_index <= 0)
+		return MNL_CB_OK;
+	for (f = n->ifs; f; f = f->next)
+		if (f->ifindex == (uint32_t)ifi->ifi_index)
+			break;
+	if (f) {
+		f->seen = true;
+		snprintf(f->name, sizeof(f->name), "%s", name); /* renamed: the new name */
+		return MNL_CB_OK;
+	}
+	if (!match_list(s->include, name) || match_list(s->exclude, name))
+		return MNL_CB_OK;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return MNL_CB_ERROR;
+	f->ifindex = (uint32_t)ifi->ifi_index;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->link[0] = f->link[1] = -1;
+	f->seen = true;
+	f->next = n->ifs;
+	n->ifs = f;
+	/* Ethernet-like devices (veth, bridge, loopback, ...) have MAC addresses; tun and other
+	 * ARPHRD_NONE devices start at the IP header. */
+	l2 = ifi->ifi_type == ARPHRD_ETHER || ifi->ifi_type == ARPHRD_LOOPBACK;
+	if_attach(n, f, l2);
+	return MNL_CB_OK;
+}
+
+/* Lists the namespace's links: attaches to new ones, forgets those that are gone (their tcx
+ * links went with them). */
+static void ns_scan(struct fl_ns *n)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct rtgenmsg *rt;
+	struct fl_if **pp;
+	int fd, r = MNL_CB_OK;
+	uint32_t seq = (uint32_t)nr_now_ns();
+	ssize_t len;
+
+	if (!n->ns)
+		return;
+	fd = nr_netns_socket(n->ns, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	if (fd < 0) {
+		log_warn("flows: %s: rtnetlink: %s", n->label, strerror(-fd));
+		return;
+	}
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
+	rt->rtgen_family = AF_UNSPEC;
+	for (struct fl_if *f = n->ifs; f; f = f->next)
+		f->seen = false;
+	if (send(fd, nlh, nlh->nlmsg_len, 0) < 0) {
+		close(fd);
+		return;
+	}
+	while (r > MNL_CB_STOP) {
+		len = recv(fd, buf, sizeof(buf), 0);
+		if (len <= 0)
+			break;
+		r = mnl_cb_run(buf, (size_t)len, seq, 0, link_cb, n);
+	}
+	close(fd);
+	if (r != MNL_CB_STOP)
+		return; /* incomplete: keep what we had */
+	pp = &n->ifs;
+	while (*pp) {
+		struct fl_if *f = *pp;
+
+		if (f->seen) {
+			pp = &f->next;
+			continue;
+		}
+		*pp = f->next;
+		if_detach(n->src, f);
+		free(f);
+	}
+}
+
+static void on_links(struct nr_daemon *d, int fd, uint32_t events, void *data)
+{
+	char buf[8192];
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	ns_scan(data);
+}
+
+/* ---- namespaces ------------------------------------------------------------------------- */
+
+/* A copy of the programs for one namespace, on the shared maps. NULL with errno on failure. */
+static struct flows_bpf *load_copy(struct fl_src *s, uint64_t id)
+{
+	struct flows_bpf *k = flows_bpf__open();
+	int r;
+
+	if (!k)
+		return NULL;
+	k->rodata->sampling = s->sampling;
+	k->rodata->netns_id = id;
+	r = bpf_map__reuse_fd(k->maps.flows_outer, s->outer_fd);
+	if (!r)
+		r = bpf_map__reuse_fd(k->maps.flows_ovf, bpf_map__fd(s->skel->maps.flows_ovf));
+	if (!r)
+		r = bpf_map__reuse_fd(k->maps.flows_stats, bpf_map__fd(s->skel->maps.flows_stats));
+	if (!r)
+		r = flows_bpf__load(k);
+	if (r) {
+		flows_bpf__destroy(k);
+		errno = -r;
+		return NULL;
+	}
+	return k;
+}
+
+static void ns_added(struct nr_daemon *d, const struct nr_netns *ns, void *data)
+{
+	struct fl_src *s = data;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	struct fl_ns *n = calloc(1, sizeof(*n));
+
+	if (!n) {
+		log_error("flows: out of memory");
+		return;
+	}
+	n->src = s;
+	n->ns = ns;
+	n->inode = ns->inode;
+	n->id = ++s->next_id;
+	nr_netns_label(ns, n->label, sizeof(n->label));
+	n->skel = load_copy(s, n->id);
+	if (!n->skel) {
+		log_warn("flows: %s: cannot load the BPF programs: %m", n->label);
+		free(n);
+		return;
+	}
+	n->mon_fd = nr_netns_socket(ns, AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (n->mon_fd < 0 || bind(n->mon_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    nr_daemon_watch(d, n->mon_fd, on_links, n) < 0) {
+		log_warn("flows: %s: cannot watch its links: %s", n->label,
+			 strerror(n->mon_fd < 0 ? -n->mon_fd : errno));
+		if (n->mon_fd >= 0)
+			close(n->mon_fd);
+		n->mon_fd = -1;
+	}
+	n->next = s->list;
+	s->list = n;
+	ns_scan(n);
+	log_info("flows: recording %s", n->label);
+}
+
+/* Detaches every program of the namespace; the interfaces stay listed (their names label the
+ * last rows) until ns_free. */
+static void ns_detach_all(struct fl_ns *n)
+{
+	for (struct fl_if *f = n->ifs; f; f = f->next)
+		if_detach(n->src, f);
+	if (n->mon_fd >= 0) {
+		nr_daemon_unwatch(n->src->d, n->mon_fd);
+		close(n->mon_fd);
+		n->mon_fd = -1;
+	}
+}
+
+/* Gone: its programs are detached now; its counts are collected with everyone's at the next
+ * interval, then the entry goes. */
+static void ns_removed(struct nr_daemon *d, const struct nr_netns *ns, void *data)
+{
+	struct fl_src *s = data;
+
+	for (struct fl_ns *n = s->list; n; n = n->next)
+		if (n->ns == ns) {
+			if (!s->stopping)
+				log_info("flows: %s is gone", n->label);
+			ns_detach_all(n);
+			n->ns = NULL;
+			return;
+		}
+}
+
+static const struct nr_netns_ops ns_ops = { ns_added, ns_removed };
+
+static void ns_free(struct fl_ns *n)
+{
+	ns_detach_all(n);
+	while (n->ifs) {
+		struct fl_if *f = n->ifs;
+
+		n->ifs = f->next;
+		free(f);
+	}
+	flows_bpf__destroy(n->skel);
+	free(n);
+}
+
+static struct fl_ns *ns_by_id(struct fl_src *s, uint64_t id)
+{
+	for (struct fl_ns *n = s->list; n; n = n->next)
+		if (n->id == id)
+			return n;
+	return NULL;
+}
+
+/* ---- collection ------------------------------------------------------------------------- */
+
+static void gap(struct fl_src *s, int64_t from, int64_t to, const char *reason, int64_t lost)
+{
+	struct nr_record r;
+
+	nr_record_gap(&r, NR_SRC_FLOWS, from, to, reason, lost);
+	nr_daemon_emit(s->d, &r);
+}
+
+/* Where a row's interface is: namespace inode and interface name, when known. */
+static void place(struct fl_src *s, struct nr_rec_flow *f, uint64_t id, uint32_t ifindex)
+{
+	struct fl_ns *n = ns_by_id(s, id);
+
+	f->ifindex = ifindex;
+	if (!n)
+		return;
+	f->netns = n->inode;
+	for (struct fl_if *i = n->ifs; i; i = i->next)
+		if (i->ifindex == ifindex) {
+			snprintf(f->ifname, sizeof(f->ifname), "%s", i->name);
+			break;
+		}
+}
+
+static void emit_flow(struct fl_src *s, const struct nr_flow_key *k, const void *vals,
+		      int64_t mono_to_real)
+{
+	struct nr_record r;
+	struct nr_rec_flow *f = &r.flow;
+	uint64_t first = 0, last = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.table = NR_T_FLOWS;
+	r.source = NR_SRC_FLOWS;
+	for (int c = 0; c < s->ncpus; c++) {
+		const struct nr_flow_val *v = (const void *)((const char *)vals + c * s->val_stride);
+
+		if (!v->packets)
+			continue;
+		f->packets += v->packets;
+		f->bytes += v->bytes;
+		f->tcp_flags |= v->tcp_flags;
+		if (!first || v->first_ns < first)
+			first = v->first_ns;
+		if (v->last_ns > last)
+			last = v->last_ns;
+		if (v->has_mac && !f->has_mac) {
+			f->has_mac = true;
+			memcpy(f->src_mac, v->src_mac, 6);
+			memcpy(f->dst_mac, v->dst_mac, 6);
+		}
+	}
+	if (!f->packets)
+		return;
+	f->ts_start_ns = (int64_t)first + mono_to_real;
+	f->ts_end_ns = (int64_t)last + mono_to_real;
+	place(s, f, k->netns_id, k->ifindex);
+	f->egress = k->egress;
+	f->ethertype = k->ethertype;
+	f->sampling = s->sampling;
+	f->icmp_type = f->icmp_code = NR_NONE;
+	if (k->family == 4 || k->family == 6) {
+		int len = k->family == 4 ? 4 : 16;
+
+		f->kind = NR_FLOW_IP;
+		f->src.family = f->dst.family = k->family == 4 ? AF_INET : AF_INET6;
+		memcpy(f->src.bytes, k->src, (size_t)len);
+		memcpy(f->dst.bytes, k->dst, (size_t)len);
+		f->proto = k->proto;
+		f->sport = k->sport;
+		f->dport = k->dport;
+		if (k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6) {
+			f->icmp_type = k->icmp_type;
+			f->icmp_code = k->icmp_code;
+		}
+	} else {
+		f->kind = NR_FLOW_OTHER;
+	}
+	if (nr_daemon_emit(s->d, &r) == 0)
+		s->n_rows++;
+}
+
+/* Reads and empties a flow map no program can reach any more. */
+static void drain(struct fl_src *s, int fd, int64_t mono_to_real)
+{
+	uint32_t batch_token = 0;
+	bool first = true;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	for (;;) {
+		uint32_t count = BATCH;
+		int r = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &batch_token,
+							&batch_token, s->keys, s->vals, &count, &opts);
+		int err = r < 0 ? errno : 0;
+
+		first = false;
+		for (uint32_t i = 0; i < count; i++)
+			emit_flow(s, &s->keys[i], (char *)s->vals + (size_t)i * s->ncpus * s->val_stride,
+				  mono_to_real);
+		if (err == ENOENT)
+			return; /* done */
+		if (err) {
+			/* Should not happen; empty it key by key so nothing stays for later. */
+			struct nr_flow_key k;
+
+			log_warn("flows: batch read of the flow map: %s; reading it key by key",
+				 strerror(err));
+			while (bpf_map_get_next_key(fd, NULL, &k) == 0) {
+				if (bpf_map_lookup_elem(fd, &k, s->vals) == 0)
+					emit_flow(s, &k, s->vals, mono_to_real);
+				bpf_map_delete_elem(fd, &k);
+			}
+			return;
+		}
+	}
+}
+
+static struct ovf_prev *ovf_find(struct fl_src *s, const struct nr_flow_ovf_key *k)
+{
+	for (size_t i = 0; i < s->novf; i++)
+		if (memcmp(&s->ovf[i].key, k, sizeof(*k)) == 0)
+			return &s->ovf[i];
+	if (s->novf == s->ovf_cap) {
+		size_t cap = s->ovf_cap ? 2 * s->ovf_cap : 16;
+		struct ovf_prev *o = realloc(s->ovf, cap * sizeof(*o));
+
+		if (!o)
+			return NULL;
+		s->ovf = o;
+		s->ovf_cap = cap;
+	}
+	memset(&s->ovf[s->novf], 0, sizeof(s->ovf[0]));
+	s->ovf[s->novf].key = *k;
+	return &s->ovf[s->novf++];
+}
+
+/* The overflow counters and the unattributed counters are monotonic: rows and gaps for what
+ * they gained since the last collection. */
+static void collect_counters(struct fl_src *s, int64_t from, int64_t now)
+{
+	struct nr_flow_ovf_key k, next;
+	struct nr_flow_counter *pc = s->vals; /* ncpus counters, 16 bytes each (8-aligned) */
+	uint64_t ovf_pkts = 0, ovf_bytes = 0;
+	char reason[80];
+	int fd = bpf_map__fd(s->skel->maps.flows_ovf);
+	bool more = bpf_map_get_next_key(fd, NULL, &next) == 0;
+
+	while (more) {
+		uint64_t packets = 0, bytes = 0;
+		struct ovf_prev *p;
+
+		k = next;
+		more = bpf_map_get_next_key(fd, &k, &next) == 0;
+		if (bpf_map_lookup_elem(fd, &k, pc) < 0)
+			continue;
+		for (int c = 0; c < s->ncpus; c++) {
+			packets += pc[c].packets;
+			bytes += pc[c].bytes;
+		}
+		p = ovf_find(s, &k);
+		if (!p || packets == p->packets)
+			continue;
+		{
+			struct nr_record r;
+
+			memset(&r, 0, sizeof(r));
+			r.table = NR_T_FLOWS;
+			r.source = NR_SRC_FLOWS;
+			r.flow.kind = NR_FLOW_OVERFLOW;
+			r.flow.ts_start_ns = from;
+			r.flow.ts_end_ns = now;
+			place(s, &r.flow, k.netns_id, k.ifindex);
+			r.flow.egress = k.egress;
+			r.flow.packets = packets - p->packets;
+			r.flow.bytes = bytes - p->bytes;
+			r.flow.sampling = s->sampling;
+			r.flow.icmp_type = r.flow.icmp_code = NR_NONE;
+			ovf_pkts += r.flow.packets;
+			ovf_bytes += r.flow.bytes;
+			if (nr_daemon_emit(s->d, &r) == 0)
+				s->n_rows++;
+		}
+		p->packets = packets;
+		p->bytes = bytes;
+	}
+	if (ovf_pkts) {
+		s->n_overflow_pkts += ovf_pkts;
+		snprintf(reason, sizeof(reason),
+			 "flow map full: %llu bytes counted in overflow rows, not per flow",
+			 (unsigned long long)ovf_bytes);
+		gap(s, from, now, reason, (int64_t)ovf_pkts);
+		log_warn("flows: flow map full: %llu packets not attributed to a flow (raise "
+			 "flows-map-size)",
+			 (unsigned long long)ovf_pkts);
+	}
+	for (uint32_t i = 0; i < NR_FLOWS_STAT__COUNT; i++) {
+		uint64_t packets = 0, bytes = 0;
+		int sfd = bpf_map__fd(s->skel->maps.flows_stats);
+
+		if (bpf_map_lookup_elem(sfd, &i, pc) < 0)
+			continue;
+		for (int c = 0; c < s->ncpus; c++) {
+			packets += pc[c].packets;
+			bytes += pc[c].bytes;
+		}
+		if (packets == s->stat_prev[i][0])
+			continue;
+		if (i == NR_FLOWS_STAT_PARSE) {
+			s->n_parse_pkts += packets - s->stat_prev[i][0];
+			snprintf(reason, sizeof(reason),
+				 "headers unreadable: counted by EtherType, not per flow");
+		} else {
+			s->n_lost_pkts += packets - s->stat_prev[i][0];
+			snprintf(reason, sizeof(reason),
+				 "not counted: flow and overflow maps full (%llu bytes)",
+				 (unsigned long long)(bytes - s->stat_prev[i][1]));
+		}
+		gap(s, from, now, reason, (int64_t)(packets - s->stat_prev[i][0]));
+		s->stat_prev[i][0] = packets;
+		s->stat_prev[i][1] = bytes;
+	}
+}
+
+static int64_t mono_to_real_ns(void)
+{
+	struct timespec m, r;
+
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	clock_gettime(CLOCK_REALTIME, &r);
+	return ((int64_t)r.tv_sec - m.tv_sec) * NR_NS_PER_SEC + (r.tv_nsec - m.tv_nsec);
+}
+
+/* Waits until no TC program can still be using a map it looked up before now. */
+static void grace_period(void)
+{
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0) {
+		/* No membarrier: programs run for microseconds; 10 ms is far beyond that. */
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void collect(struct fl_src *s)
+{
+	int old = s->active, zero = 0;
+	int64_t now = nr_now_ns(), from = s->last_collect_ns;
+
+	if (bpf_map_update_elem(s->outer_fd, &zero, &s->inner[!old], BPF_ANY) < 0) {
+		log_error("flows: cannot swap the flow maps: %m");
+		return;
+	}
+	s->active = !old;
+	grace_period();
+	drain(s, s->inner[old], mono_to_real_ns());
+	collect_counters(s, from, now);
+	s->last_collect_ns = now;
+	/* Namespaces gone since the last collection: their rows are out; forget them. */
+	for (struct fl_ns **pp = &s->list; *pp;) {
+		struct fl_ns *n = *pp;
+
+		if (n->ns) {
+			pp = &n->next;
+			continue;
+		}
+		*pp = n->next;
+		ns_free(n);
+	}
+}
+
+static void on_collect(struct nr_daemon *d, int fd, uint32_t events, void *data)
+{
+	uint64_t exp;
+
+	if (read(fd, &exp, sizeof(exp)) > 0)
+		collect(data);
+}
+
+static void on_tick(struct nr_daemon *d, int fd, uint32_t events, void *data)
+{
+	struct fl_src *s = data;
+	uint64_t exp;
+
+	if (read(fd, &exp, sizeof(exp)) <= 0)
+		return;
+	/* A safety net under the link notifications (an overrun of the monitor socket). */
+	if (++s->ticks % RESCAN_TICKS == 0)
+		for (struct fl_ns *n = s->list; n; n = n->next)
+			ns_scan(n);
+}
+
+/* ---- source ----------------------------------------------------------------------------- */
+
+void nr_flows_health(struct nr_daemon *d, void *state, int64_t now)
+{
+	struct fl_src *s = state;
+	unsigned nns = 0;
+
+	for (struct fl_ns *n = s->list; n; n = n->next)
+		nns += n->ns != NULL;
+	nr_daemon_health(d, NR_SRC_FLOWS, now, "namespaces", nns);
+	nr_daemon_health(d, NR_SRC_FLOWS, now, "programs_attached", (double)s->n_attached);
+	nr_daemon_health(d, NR_SRC_FLOWS, now, "attach_errors", (double)s->n_attach_err);
+	nr_daemon_health(d, NR_SRC_FLOWS, now, "rows", (double)s->n_rows);
+	nr_daemon_health(d, NR_SRC_FLOWS, now, "overflow_packets", (double)s->n_overflow_pkts);
+	nr_daemon_health(d, NR_SRC_FLOWS, now, "unparsed_packets", (double)s->n_parse_pkts);
+	nr_daemon_health(d, NR_SRC_FLOWS, now, "lost_packets", (double)s->n_lost_pkts);
+}
+
+static int make_inner(struct fl_src *s)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o);
+
+	return bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "nr_flows", sizeof(struct nr_flow_key),
+			      sizeof(struct nr_flow_val), s->max_entries, &o);
+}
+
+static int silent_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN && nr_log_get_level() >= NR_LOG_DEBUG)
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
+{
+	const struct nr_config *c = nr_daemon_config(d);
+	struct fl_src *s;
+	int r, zero = 0;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->d = d;
+	s->inner[0] = s->inner[1] = s->outer_fd = s->timer_fd = s->tick_fd = -1;
+	s->max_entries = (uint32_t)c->flows_map_size;
+	s->sampling = (uint32_t)c->flows_sampling;
+	s->include = c->flows_include;
+	s->exclude = c->flows_exclude;
+	s->last_collect_ns = nr_now_ns();
+	s->ncpus = libbpf_num_possible_cpus();
+	if (s->ncpus <= 0) {
+		r = -EINVAL;
+		goto fail;
+	}
+	s->val_stride = (sizeof(struct nr_flow_val) + 7) & ~(size_t)7;
+	s->keys = calloc(BATCH, sizeof(*s->keys));
+	s->vals = calloc((size_t)BATCH * s->ncpus, s->val_stride);
+	if (!s->keys || !s->vals) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	libbpf_set_print(silent_libbpf);
+	s->skel = flows_bpf__open();
+	if (!s->skel) {
+		r = -errno;
+		snprintf(why, whylen, "cannot open the BPF object: %s", strerror(-r));
+		goto fail;
+	}
+	s->skel->rodata->sampling = s->sampling;
+	/* The two flow maps, of the configured size, made here: the first one is also the
+	 * outer map's template (inner maps of a hash type must all be the same size). */
+	s->inner[0] = make_inner(s);
+	s->inner[1] = make_inner(s);
+	if (s->inner[0] < 0 || s->inner[1] < 0) {
+		r = -errno;
+		snprintf(why, whylen, "cannot create the flow maps: %s", strerror(-r));
+		goto fail;
+	}
+	r = bpf_map__set_inner_map_fd(s->skel->maps.flows_outer, s->inner[0]);
+	if (r == 0)
+		r = flows_bpf__load(s->skel);
+	if (r < 0) {
+		snprintf(why, whylen, "cannot load the BPF programs: %s", strerror(-r));
+		goto fail;
+	}
+	s->outer_fd = bpf_map__fd(s->skel->maps.flows_outer);
+	if (bpf_map_update_elem(s->outer_fd, &zero, &s->inner[0], BPF_ANY) < 0) {
+		r = -errno;
+		snprintf(why, whylen, "cannot install the flow map: %s", strerror(-r));
+		goto fail;
+	}
+	s->timer_fd = nr_daemon_timer(d, c->flows_interval_ns, on_collect, s);
+	s->tick_fd = nr_daemon_timer(d, NR_NS_PER_SEC, on_tick, s);
+	if (s->timer_fd < 0 || s->tick_fd < 0) {
+		r = s->timer_fd < 0 ? s->timer_fd : s->tick_fd;
+		snprintf(why, whylen, "timer: %s", strerror(-r));
+		goto fail;
+	}
+	r = nr_netns_watch_new(d, c->netns, c->netns_rescan_ns, &ns_ops, s, &s->watch);
+	if (r < 0) {
+		snprintf(why, whylen, "network namespaces: %s", strerror(-r));
+		goto fail;
+	}
+	if (s->n_attach_err && !s->n_attached) {
+		r = -EOPNOTSUPP;
+		snprintf(why, whylen, "cannot attach TC programs (tcx) to any interface");
+		goto fail;
+	}
+	*ret = s;
+	return 0;
+fail:
+	nr_flows_stop(d, s);
+	return r;
+}
+
+void nr_flows_stop(struct nr_daemon *d, void *state)
+{
+	struct fl_src *s = state;
+
+	if (!s)
+		return;
+	s->stopping = true;
+	nr_netns_watch_free(s->watch); /* detaches every program */
+	if (s->skel && s->outer_fd >= 0 && s->inner[0] >= 0 && s->inner[1] >= 0) {
+		/* The last counts: no program runs any more (detached), so both maps drain. */
+		grace_period();
+		drain(s, s->inner[s->active], mono_to_real_ns());
+		drain(s, s->inner[!s->active], mono_to_real_ns());
+		collect_counters(s, s->last_collect_ns, nr_now_ns());
+		nr_flows_health(d, s, nr_now_ns());
+		log_info("flows: %llu rows recorded", (unsigned long long)s->n_rows);
+	}
+	while (s->list) {
+		struct fl_ns *n = s->list;
+
+		s->list = n->next;
+		ns_free(n);
+	}
+	for (int i = 0; i < 2; i++)
+		if (s->inner[i] >= 0)
+			close(s->inner[i]);
+	if (s->timer_fd >= 0) {
+		nr_daemon_unwatch(d, s->timer_fd);
+		close(s->timer_fd);
+	}
+	if (s->tick_fd >= 0) {
+		nr_daemon_unwatch(d, s->tick_fd);
+		close(s->tick_fd);
+	}
+	flows_bpf__destroy(s->skel);
+	free(s->keys);
+	free(s->vals);
+	free(s->ovf);
+	free(s);
+}

@@ -34,6 +34,7 @@ void nr_config_init(struct nr_config *c)
 	c->flows_sampling = 1;
 	c->flows_include = strdup("*");
 	c->flows_exclude = strdup("");
+	c->flows_attach = strdup("auto");
 	c->log_level = NR_LOG_INFO;
 	c->health_ns = 10 * NR_NS_PER_SEC;
 	c->synthetic_seed = 1;
@@ -45,6 +46,7 @@ void nr_config_clear(struct nr_config *c)
 	free(c->netns);
 	free(c->flows_include);
 	free(c->flows_exclude);
+	free(c->flows_attach);
 	free(c->config_path);
 	memset(c, 0, sizeof(*c));
 }
@@ -282,6 +284,10 @@ int nr_config_set(struct nr_config *c, const char *key, const char *v, char *err
 	} else if (strcmp(key, "flows-exclude") == 0) {
 		expect = "interface name patterns, or nothing";
 		r = set_str(&c->flows_exclude, v);
+	} else if (strcmp(key, "flows-attach") == 0) {
+		expect = "auto, tcx or clsact";
+		if (strcmp(v, "auto") == 0 || strcmp(v, "tcx") == 0 || strcmp(v, "clsact") == 0)
+			r = set_str(&c->flows_attach, v);
 	} else if (strcmp(key, "log-level") == 0) {
 		expect = "error, warn, info or debug";
 		r = nr_log_level_parse(v, &c->log_level);
@@ -412,6 +418,7 @@ static void usage(FILE *f)
 	      "      --flows-sampling N    count 1 packet in N (default 1: every packet)\n"
 	      "      --flows-include PATS  interfaces to record, fnmatch patterns (default *)\n"
 	      "      --flows-exclude PATS  interfaces not to record (default none)\n"
+	      "      --flows-attach MODE   auto (tcx, else clsact), tcx or clsact (default auto)\n"
 	      "      --log-level LEVEL     error, warn, info, debug (default info)\n"
 	      "      --duration DUR        stop after this long (default: run until signalled)\n"
 	      "      --synthetic RATE      generate synthetic rows at RATE rows/s (tests, benchmarks)\n"
@@ -448,6 +455,7 @@ int nr_config_parse_args(struct nr_config *c, int argc, char **argv, char *err, 
 		{ "flows-sampling", required_argument, NULL, 0 },
 		{ "flows-include", required_argument, NULL, 0 },
 		{ "flows-exclude", required_argument, NULL, 0 },
+		{ "flows-attach", required_argument, NULL, 0 },
 		{ "log-level", required_argument, NULL, 0 },
 		{ "duration", required_argument, NULL, 0 },
 		{ "synthetic", required_argument, NULL, 0 },

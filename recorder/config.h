@@ -51,6 +51,7 @@ struct nr_config {
 	uint64_t flows_map_size; /* flow keys per collection interval */
 	uint64_t flows_sampling; /* 1 in N packets; 1: all */
 	char *flows_include, *flows_exclude; /* comma-separated fnmatch patterns on ifname */
+	char *flows_attach; /* "auto", "tcx" or "clsact" */
 	enum nr_log_level log_level;
 	int64_t duration_ns; /* 0: until signalled */
 	uint64_t synthetic_rate; /* rows per second; 0: off */

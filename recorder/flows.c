@@ -35,6 +35,7 @@
 #include <bpf/libbpf.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_arp.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
 #include "config.h"
@@ -50,6 +51,10 @@
 #define NR_BPF_TCX_INGRESS 46
 #define NR_BPF_TCX_EGRESS 47
 
+/* clsact fallback: netrecd's filters, first on the hook (they only watch). */
+#define NR_TC_HANDLE 0x4e52
+#define NR_TC_PRIO 1
+
 #define BATCH 4096 /* keys per lookup-and-delete batch */
 #define RESCAN_TICKS 10
 
@@ -57,6 +62,8 @@ struct fl_if {
 	uint32_t ifindex;
 	char name[IF_NAMESIZE];
 	int link[2]; /* ingress, egress tcx link fds */
+	bool tc[2]; /* ingress, egress attached as clsact filters instead (no tcx) */
+	bool made_clsact; /* netrecd added the clsact qdisc */
 	bool seen;
 	struct fl_if *next;
 };
@@ -91,6 +98,7 @@ struct fl_src {
 	struct fl_ns *list;
 	char *include, *exclude;
 	bool stopping;
+	int attach_mode; /* 0 auto, 1 tcx, 2 clsact */
 	/* collection buffers */
 	struct nr_flow_key *keys;
 	void *vals; /* BATCH * ncpus values, each rounded up to 8 bytes */
@@ -126,6 +134,9 @@ static bool match_list(const char *list, const char *name)
 
 struct attach_args {
 	int prog_fd, ifindex, type;
+	bool egress;
+	bool made; /* clsact: the qdisc was made here */
+	int err;
 };
 
 static int do_attach(void *arg)
@@ -137,14 +148,105 @@ static int do_attach(void *arg)
 	return fd < 0 ? -errno : fd;
 }
 
-static void if_detach(struct fl_src *s, struct fl_if *f)
+/* Runs in the namespace. Adds the clsact qdisc only if there is none, and a filter of its own
+ * (handle NR_TC_HANDLE) in front of the others. */
+static int do_tc_attach(void *arg)
 {
-	for (int i = 0; i < 2; i++)
+	struct attach_args *a = arg;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex,
+		    .attach_point = a->egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = a->prog_fd, .handle = NR_TC_HANDLE,
+		    .priority = NR_TC_PRIO);
+	int r = bpf_tc_hook_create(&hook);
+
+	if (r == 0)
+		a->made = true;
+	else if (r != -EEXIST)
+		return r;
+	return bpf_tc_attach(&hook, &opts);
+}
+
+/* How many filters are on one side of the interface's clsact qdisc (rtnetlink dump). */
+static int tc_filters(int ifindex, bool egress)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct tcmsg *tc;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), n = 0;
+	uint32_t seq = (uint32_t)nr_now_ns();
+	ssize_t len;
+
+	if (fd < 0)
+		return -errno;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETTFILTER;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	tc = mnl_nlmsg_put_extra_header(nlh, sizeof(*tc));
+	tc->tcm_family = AF_UNSPEC;
+	tc->tcm_ifindex = ifindex;
+	tc->tcm_parent = TC_H_MAKE(TC_H_CLSACT, egress ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS);
+	if (send(fd, nlh, nlh->nlmsg_len, 0) < 0) {
+		close(fd);
+		return -EIO;
+	}
+	while ((len = recv(fd, buf, sizeof(buf), 0)) > 0) {
+		bool done = false;
+		int rest = (int)len;
+
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, rest);
+		     nlh = mnl_nlmsg_next(nlh, &rest)) {
+			if (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR)
+				done = true;
+			else if (nlh->nlmsg_type == RTM_NEWTFILTER)
+				n++;
+		}
+		if (done)
+			break;
+	}
+	close(fd);
+	return n;
+}
+
+/* Runs in the namespace: removes netrecd's filters, and the clsact qdisc if netrecd made it
+ * and nobody else's filter is on it now. */
+static int do_tc_detach(void *arg)
+{
+	struct fl_if *f = arg;
+
+	for (int i = 0; i < 2; i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)f->ifindex,
+			    .attach_point = i ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = NR_TC_HANDLE, .priority = NR_TC_PRIO);
+
+		if (f->tc[i])
+			bpf_tc_detach(&hook, &opts);
+	}
+	if (f->made_clsact && tc_filters((int)f->ifindex, false) == 0 &&
+	    tc_filters((int)f->ifindex, true) == 0) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)f->ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+		bpf_tc_hook_destroy(&hook);
+	}
+	return 0;
+}
+
+/* @ns NULL: the interface or its namespace is gone, and its filters with it. */
+static void if_detach(struct fl_src *s, const struct nr_netns *ns, struct fl_if *f)
+{
+	for (int i = 0; i < 2; i++) {
 		if (f->link[i] >= 0) {
 			close(f->link[i]);
 			f->link[i] = -1;
 			s->n_attached--;
 		}
+		if (f->tc[i])
+			s->n_attached--;
+	}
+	if ((f->tc[0] || f->tc[1]) && ns)
+		nr_netns_run(ns, do_tc_detach, f);
+	f->tc[0] = f->tc[1] = f->made_clsact = false;
 }
 
 static void if_attach(struct fl_ns *n, struct fl_if *f, bool l2)
@@ -157,19 +259,34 @@ static void if_attach(struct fl_ns *n, struct fl_if *f, bool l2)
 	static const int types[2] = { NR_BPF_TCX_INGRESS, NR_BPF_TCX_EGRESS };
 
 	for (int i = 0; i < 2; i++) {
-		struct attach_args a = { bpf_program__fd(progs[i]), (int)f->ifindex, types[i] };
-		int fd = nr_netns_run(n->ns, do_attach, &a);
+		struct attach_args a = { bpf_program__fd(progs[i]), (int)f->ifindex, types[i], i };
+		int r = -EINVAL;
 
-		if (fd < 0) {
-			s->n_attach_err++;
-			log_warn("flows: %s: cannot attach to %s %s: %s", n->label, f->name,
-				 i ? "egress" : "ingress", strerror(-fd));
+		if (s->attach_mode != 2) {
+			r = nr_netns_run(n->ns, do_attach, &a);
+			if (r >= 0) {
+				f->link[i] = r;
+				s->n_attached++;
+				continue;
+			}
+			if (s->attach_mode == 1 || (r != -EINVAL && r != -EOPNOTSUPP))
+				goto failed;
+		}
+		/* No tcx (before Linux 6.6): a clsact filter of netrecd's own. */
+		r = nr_netns_run(n->ns, do_tc_attach, &a);
+		if (r == 0) {
+			f->tc[i] = true;
+			f->made_clsact |= a.made;
+			s->n_attached++;
 			continue;
 		}
-		f->link[i] = fd;
-		s->n_attached++;
+failed:
+		s->n_attach_err++;
+		log_warn("flows: %s: cannot attach to %s %s: %s", n->label, f->name,
+			 i ? "egress" : "ingress", strerror(-r));
 	}
-	log_debug("flows: %s: recording %s (ifindex %u)", n->label, f->name, f->ifindex);
+	log_debug("flows: %s: recording %s (ifindex %u%s)", n->label, f->name, f->ifindex,
+		  f->tc[0] || f->tc[1] ? ", clsact" : "");
 }
 
 static int link_cb(const struct nlmsghdr *nlh, void *data)
@@ -264,7 +381,7 @@ static void ns_scan(struct fl_ns *n)
 			continue;
 		}
 		*pp = f->next;
-		if_detach(n->src, f);
+		if_detach(n->src, NULL, f); /* the device is gone, and its filters with it */
 		free(f);
 	}
 }
@@ -346,7 +463,7 @@ static void ns_added(struct nr_daemon *d, const struct nr_netns *ns, void *data)
 static void ns_detach_all(struct fl_ns *n)
 {
 	for (struct fl_if *f = n->ifs; f; f = f->next)
-		if_detach(n->src, f);
+		if_detach(n->src, n->ns, f);
 	if (n->mon_fd >= 0) {
 		nr_daemon_unwatch(n->src->d, n->mon_fd);
 		close(n->mon_fd);
@@ -733,6 +850,7 @@ int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 	s->max_entries = (uint32_t)c->flows_map_size;
 	s->sampling = (uint32_t)c->flows_sampling;
 	s->include = c->flows_include;
+	s->attach_mode = strcmp(c->flows_attach, "tcx") == 0 ? 1 : strcmp(c->flows_attach, "clsact") == 0 ? 2 : 0;
 	s->exclude = c->flows_exclude;
 	s->last_collect_ns = nr_now_ns();
 	s->ncpus = libbpf_num_possible_cpus();

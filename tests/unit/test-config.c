@@ -104,6 +104,11 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.ct_max_rate, 0);
 	assert_false(cfg.ct_accounting);
 	assert_true(cfg.ct_force_events);
+	assert_int_equal(cfg.flows_interval_ns, SEC(5));
+	assert_int_equal(cfg.flows_map_size, 65536);
+	assert_int_equal(cfg.flows_sampling, 1);
+	assert_string_equal(cfg.flows_include, "*");
+	assert_string_equal(cfg.flows_exclude, "");
 	assert_null(cfg.config_path);
 	assert_false(cfg.config_path_given);
 	nr_config_sources_str(cfg.sources, buf, sizeof(buf));
@@ -291,6 +296,13 @@ static void test_set_bad(void **state)
 	set_bad("conntrack-accounting", "maybe");
 	set_bad("conntrack-accounting", "");
 	set_bad("conntrack-force-events", "2");
+	set_bad("flows-interval", "50ms");
+	set_bad("flows-interval", "11m");
+	set_bad("flows-map-size", "15");
+	set_bad("flows-map-size", "16777217");
+	set_bad("flows-sampling", "0");
+	set_bad("flows-sampling", "1000001");
+	set_bad("flows-include", "");
 }
 
 /* The conntrack settings: event lists in any order and case, sizes, switches. */
@@ -320,6 +332,18 @@ static void test_set_conntrack(void **state)
 	assert_false(cfg.ct_force_events);
 	set_ok("netns", "host,blue");
 	assert_string_equal(cfg.netns, "host,blue");
+	set_ok("flows-interval", "1s");
+	assert_int_equal(cfg.flows_interval_ns, SEC(1));
+	set_ok("flows-map-size", "16");
+	assert_int_equal(cfg.flows_map_size, 16);
+	set_ok("flows-sampling", "100");
+	assert_int_equal(cfg.flows_sampling, 100);
+	set_ok("flows-include", "eth*,veth*");
+	assert_string_equal(cfg.flows_include, "eth*,veth*");
+	set_ok("flows-exclude", "lo");
+	assert_string_equal(cfg.flows_exclude, "lo");
+	set_ok("flows-exclude", "");
+	assert_string_equal(cfg.flows_exclude, "");
 	set_ok("netns-rescan", "500ms");
 	assert_int_equal(cfg.netns_rescan_ns, 500 * NR_NS_PER_MS);
 }

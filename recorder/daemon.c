@@ -65,6 +65,11 @@ size_t nr_daemon_queue_room(struct nr_daemon *d)
 	return nr_queue_room(d->q);
 }
 
+void nr_daemon_kick(struct nr_daemon *d)
+{
+	nr_queue_kick(d->q);
+}
+
 int nr_daemon_watch(struct nr_daemon *d, int fd, nr_io_cb cb, void *data)
 {
 	struct epoll_event ev = { .events = EPOLLIN };

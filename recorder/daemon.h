@@ -29,6 +29,8 @@ int nr_daemon_emit(struct nr_daemon *d, const struct nr_record *r);
 /* Free slots in the queue: a source whose input can wait (a netlink dump the kernel paces)
  * reads only while there is room, instead of losing records to a full queue. */
 size_t nr_daemon_queue_room(struct nr_daemon *d);
+/* Wakes the writer now (a source that waits for room calls it). */
+void nr_daemon_kick(struct nr_daemon *d);
 
 /* Hands a health row about @src to the writer (sources call it from their health hook). */
 void nr_daemon_health(struct nr_daemon *d, enum nr_source_id src, int64_t now,

@@ -594,6 +594,19 @@ static void emit_flow(struct fl_src *s, const struct nr_flow_key *k, const void 
 		s->n_rows++;
 }
 
+/* A full flow map is tens of thousands of rows at once, more than the queue may have room
+ * for. The map must be empty before it is swapped in again, so the drain waits for the writer
+ * (a few milliseconds at a time, 5 s at most) instead of dropping rows to a full queue. */
+static void wait_for_room(struct fl_src *s, uint32_t rows)
+{
+	struct timespec ts = { 0, 2 * 1000 * 1000 };
+
+	for (int i = 0; i < 2500 && nr_daemon_queue_room(s->d) < rows; i++) {
+		nr_daemon_kick(s->d);
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* Reads and empties a flow map no program can reach any more. */
 static void drain(struct fl_src *s, int fd, int64_t mono_to_real)
 {
@@ -608,9 +621,12 @@ static void drain(struct fl_src *s, int fd, int64_t mono_to_real)
 		int err = r < 0 ? errno : 0;
 
 		first = false;
-		for (uint32_t i = 0; i < count; i++)
+		for (uint32_t i = 0; i < count; i++) {
+			if (i % 64 == 0)
+				wait_for_room(s, 64);
 			emit_flow(s, &s->keys[i], (char *)s->vals + (size_t)i * s->ncpus * s->val_stride,
 				  mono_to_real);
+		}
 		if (err == ENOENT)
 			return; /* done */
 		if (err) {

@@ -64,6 +64,7 @@ struct fl_if {
 	int link[2]; /* ingress, egress tcx link fds */
 	bool tc[2]; /* ingress, egress attached as clsact filters instead (no tcx) */
 	bool made_clsact; /* netrecd added the clsact qdisc */
+	bool gone; /* deleted: kept until the next collection, whose rows it names */
 	bool seen;
 	struct fl_if *next;
 };
@@ -307,7 +308,7 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	if (!name || ifi->ifi_index <= 0)
 		return MNL_CB_OK;
 	for (f = n->ifs; f; f = f->next)
-		if (f->ifindex == (uint32_t)ifi->ifi_index)
+		if (f->ifindex == (uint32_t)ifi->ifi_index && !f->gone)
 			break;
 	if (f) {
 		f->seen = true;
@@ -339,7 +340,6 @@ static void ns_scan(struct fl_ns *n)
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 	struct rtgenmsg *rt;
-	struct fl_if **pp;
 	int fd, r = MNL_CB_OK;
 	uint32_t seq = (uint32_t)nr_now_ns();
 	ssize_t len;
@@ -372,18 +372,11 @@ static void ns_scan(struct fl_ns *n)
 	close(fd);
 	if (r != MNL_CB_STOP)
 		return; /* incomplete: keep what we had */
-	pp = &n->ifs;
-	while (*pp) {
-		struct fl_if *f = *pp;
-
-		if (f->seen) {
-			pp = &f->next;
-			continue;
+	for (struct fl_if *f = n->ifs; f; f = f->next)
+		if (!f->seen && !f->gone) {
+			if_detach(n->src, NULL, f); /* the device is gone, and its filters with it */
+			f->gone = true;
 		}
-		*pp = f->next;
-		if_detach(n->src, NULL, f); /* the device is gone, and its filters with it */
-		free(f);
-	}
 }
 
 static void on_links(struct nr_daemon *d, int fd, uint32_t events, void *data)
@@ -532,7 +525,8 @@ static void place(struct fl_src *s, struct nr_rec_flow *f, uint64_t id, uint32_t
 	for (struct fl_if *i = n->ifs; i; i = i->next)
 		if (i->ifindex == ifindex) {
 			snprintf(f->ifname, sizeof(f->ifname), "%s", i->name);
-			break;
+			if (!i->gone)
+				break;
 		}
 }
 
@@ -785,6 +779,18 @@ static void collect(struct fl_src *s)
 	drain(s, s->inner[old], mono_to_real_ns());
 	collect_counters(s, from, now);
 	s->last_collect_ns = now;
+	/* Interfaces deleted since the last collection: their rows are out; forget them. */
+	for (struct fl_ns *n = s->list; n; n = n->next)
+		for (struct fl_if **pp = &n->ifs; *pp;) {
+			struct fl_if *f = *pp;
+
+			if (!f->gone) {
+				pp = &f->next;
+				continue;
+			}
+			*pp = f->next;
+			free(f);
+		}
 	/* Namespaces gone since the last collection: their rows are out; forget them. */
 	for (struct fl_ns **pp = &s->list; *pp;) {
 		struct fl_ns *n = *pp;

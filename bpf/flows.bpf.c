@@ -138,6 +138,64 @@ static __always_inline void account(struct __sk_buff *skb, struct nr_flow_key *k
 		v->first_ns = now;
 }
 
+/* The headers straight from the packet's linear part, where they nearly always are: no
+ * helper calls. Returns false to take the slow path (bpf_skb_load_bytes_relative). */
+static __always_inline bool parse_direct(struct __sk_buff *skb, struct nr_flow_key *k,
+					 __u8 *flags, __u32 nh_off)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	__u8 *l4;
+
+	if (k->ethertype == ETH_P_IP) {
+		struct iphdr *ip = data + nh_off;
+		__u32 ihl;
+
+		if ((void *)(ip + 1) > end)
+			return false;
+		k->family = 4;
+		k->proto = ip->protocol;
+		__builtin_memcpy(k->src, &ip->saddr, 4);
+		__builtin_memcpy(k->dst, &ip->daddr, 4);
+		if (ip->frag_off & bpf_htons(0x1fff))
+			return true;
+		ihl = ip->ihl * 4;
+		if (ihl < sizeof(*ip))
+			return false;
+		l4 = (__u8 *)ip + ihl;
+	} else if (k->ethertype == ETH_P_IPV6) {
+		struct ipv6hdr *ip6 = data + nh_off;
+
+		if ((void *)(ip6 + 1) > end)
+			return false;
+		k->family = 6;
+		k->proto = ip6->nexthdr;
+		__builtin_memcpy(k->src, &ip6->saddr, 16);
+		__builtin_memcpy(k->dst, &ip6->daddr, 16);
+		l4 = (__u8 *)(ip6 + 1);
+	} else {
+		return true;
+	}
+	if (k->proto == IPPROTO_TCP) {
+		if ((void *)(l4 + 14) > end)
+			return false;
+		k->sport = (l4[0] << 8) | l4[1];
+		k->dport = (l4[2] << 8) | l4[3];
+		*flags = l4[13];
+	} else if (k->proto == IPPROTO_UDP || k->proto == IPPROTO_UDPLITE ||
+		   k->proto == IPPROTO_SCTP) {
+		if ((void *)(l4 + 4) > end)
+			return false;
+		k->sport = (l4[0] << 8) | l4[1];
+		k->dport = (l4[2] << 8) | l4[3];
+	} else if (k->proto == IPPROTO_ICMP || k->proto == 58 /* ICMPv6 */) {
+		if ((void *)(l4 + 2) > end)
+			return false;
+		k->icmp_type = l4[0];
+		k->icmp_code = l4[1];
+	}
+	return true;
+}
+
 static __always_inline int count(struct __sk_buff *skb, __u8 egress, bool l2)
 {
 	struct nr_flow_key k;
@@ -152,6 +210,8 @@ static __always_inline int count(struct __sk_buff *skb, __u8 egress, bool l2)
 	k.ifindex = skb->ifindex;
 	k.egress = egress;
 	k.ethertype = ethertype;
+	if (parse_direct(skb, &k, &flags, l2 ? 14 : 0))
+		goto done;
 	if (ethertype == ETH_P_IP) {
 		struct iphdr ip;
 

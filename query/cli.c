@@ -158,12 +158,10 @@ int nr_cli_write_stmt(struct nr_cli *cli, struct nr_out *o, sqlite3_stmt *st)
 	return write_rows(cli, o, st);
 }
 
-int nr_cli_query(struct nr_cli *cli, struct nr_out *o, const char *sql,
-		 const struct nr_sql_param *params, size_t nparams)
+int nr_cli_prepare(struct nr_cli *cli, const char *sql, const struct nr_sql_param *params,
+		   size_t nparams, sqlite3_stmt **ret)
 {
-	struct nr_out *own = NULL;
 	sqlite3_stmt *st;
-	int r;
 
 	if (sqlite3_prepare_v2(nr_catalog_db(cli->cat), sql, -1, &st, NULL) != SQLITE_OK)
 		return nr_cli_error("%s", sqlite3_errmsg(nr_catalog_db(cli->cat)));
@@ -173,6 +171,20 @@ int nr_cli_query(struct nr_cli *cli, struct nr_out *o, const char *sql,
 		else
 			sqlite3_bind_int64(st, (int)i + 1, params[i].i);
 	}
+	*ret = st;
+	return 0;
+}
+
+int nr_cli_query(struct nr_cli *cli, struct nr_out *o, const char *sql,
+		 const struct nr_sql_param *params, size_t nparams)
+{
+	struct nr_out *own = NULL;
+	sqlite3_stmt *st;
+	int r;
+
+	r = nr_cli_prepare(cli, sql, params, nparams, &st);
+	if (r)
+		return r;
 	if (!o) {
 		r = nr_out_new(cli->out, cli->fmt, cli->out_flags, &own);
 		if (r < 0) {
@@ -190,17 +202,29 @@ int nr_cli_query(struct nr_cli *cli, struct nr_out *o, const char *sql,
 /* ---- filter columns ------------------------------------------------------------------ */
 
 static const struct nr_filter_cols filter_cols[] = {
-	{ "flows", { "src" }, { "dst" }, { "sport" }, { "dport" }, "proto", "ifname" },
+	{ .table = "flows",
+	  .src = { "src" },
+	  .dst = { "dst" },
+	  .sport = { "sport" },
+	  .dport = { "dport" },
+	  .proto = "proto",
+	  .iface = "ifname",
+	  .dir = "direction" },
 	/* Either tuple: the original (as the initiator saw it) or the reply (after NAT). */
-	{ "conntrack",
-	  { "orig_src", "reply_dst" },
-	  { "orig_dst", "reply_src" },
-	  { "orig_sport", "reply_dport" },
-	  { "orig_dport", "reply_sport" },
-	  "proto",
-	  NULL,
-	  "event" },
-	{ "sockets", { "src" }, { "dst" }, { "sport" }, { "dport" }, "proto", NULL },
+	{ .table = "conntrack",
+	  .src = { "orig_src", "reply_dst" },
+	  .dst = { "orig_dst", "reply_src" },
+	  .sport = { "orig_sport", "reply_dport" },
+	  .dport = { "orig_dport", "reply_sport" },
+	  .proto = "proto",
+	  .event = "event" },
+	/* sockets.direction is in/out/local (who connected), not a TC hook: no "dir". */
+	{ .table = "sockets",
+	  .src = { "src" },
+	  .dst = { "dst" },
+	  .sport = { "sport" },
+	  .dport = { "dport" },
+	  .proto = "proto" },
 };
 
 const struct nr_filter_cols *nr_cli_filter_cols(const char *table)
@@ -209,6 +233,51 @@ const struct nr_filter_cols *nr_cli_filter_cols(const char *table)
 		if (strcmp(filter_cols[i].table, table) == 0)
 			return &filter_cols[i];
 	return NULL;
+}
+
+int nr_cli_filter(const char *cmd, const char *table, int argc, char **argv,
+		  struct nr_sql_expr *ret)
+{
+	struct nr_filter *f = NULL;
+	char err[512];
+	int r;
+
+	r = nr_filter_parse(argc, argv, &f, err, sizeof(err));
+	if (r == 0) {
+		r = nr_filter_compile(f, nr_cli_filter_cols(table), ret, err, sizeof(err));
+		nr_filter_free(f);
+	}
+	if (r == -ENOMEM)
+		return nr_cli_error("out of memory");
+	if (r < 0)
+		return nr_cli_usage_error("%s: %s", cmd, err);
+	return 0;
+}
+
+/* ---- report helpers ------------------------------------------------------------------ */
+
+bool nr_cli_is_table(const struct nr_cli *cli)
+{
+	return cli->fmt == NR_FMT_TABLE;
+}
+
+bool nr_cli_human_times(const struct nr_cli *cli)
+{
+	return nr_cli_is_table(cli) && (cli->out_flags & NR_OUT_HUMAN_TIME);
+}
+
+const char *nr_cli_printable(const char *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (; *s && n + 4 < len; s++)
+		buf[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	if (*s) {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 /* ---- main ---------------------------------------------------------------------------- */
@@ -237,12 +306,16 @@ static void usage(FILE *f)
 	      "  conntrack [FILTER]   conntrack events in the range, oldest first\n"
 	      "  nat ADDR[:PORT] [--at TIME]\n"
 	      "                       the conntrack entries ADDR (and PORT) took part in, with\n"
-	      "                       their lifetime and the address on the other side of the NAT\n\n"
+	      "                       their lifetime and the address on the other side of the NAT\n"
+	      "  flows [FILTER]       flow rows in the range, oldest first\n"
+	      "  top [--by bytes|packets|flows] [--group src|dst|pair|sport|dport|proto|iface]\n"
+	      "      [-n N] [FILTER]  top talkers (default: by bytes, per pair, 10); each flow\n"
+	      "                       counts once however many interfaces it crossed\n\n"
 	      "TIME: 2026-11-22T03:10:00Z, 2026-11-22 03:10 (local), 1700000000 (epoch s),\n"
 	      "      now, 90s ago, 15m ago, 2h ago, 3d ago, today, yesterday, yesterday 03:00\n"
 	      "FILTER: [src|dst] host ADDR, [src|dst] net CIDR, [src|dst] port N, proto NAME,\n"
-	      "        iface NAME, event new|update|destroy|dump, joined with and, or, not\n"
-	      "        and parentheses\n"
+	      "        iface NAME, dir ingress|egress, event new|update|destroy|dump,\n"
+	      "        joined with and, or, not and parentheses\n"
 	      "Exit status: 0 ok, 1 error, 2 bad usage, 3 some partitions unreadable (warned).\n"
 	      "See netrec(1) and docs/query.md.\n",
 	      f);
@@ -258,6 +331,8 @@ static const struct {
 	{ "export", nr_cmd_export },
 	{ "conntrack", nr_cmd_conntrack },
 	{ "nat", nr_cmd_nat },
+	{ "flows", nr_cmd_flows },
+	{ "top", nr_cmd_top },
 };
 
 int nr_cli_main(int argc, char **argv)
@@ -287,6 +362,11 @@ int nr_cli_main(int argc, char **argv)
 	int opt, status;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* No memory statistics: they take a global mutex on every SQLite allocation, and a
+	 * report over millions of rows makes tens of millions of them. Must come before any other
+	 * SQLite call; fails harmlessly (SQLITE_MISUSE) if SQLite is already initialized, as in a
+	 * test that runs several commands. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	env = getenv("NETREC_DATA_DIR");
 	cli.data_dir = env && *env ? env : NETREC_DEFAULT_DATA_DIR;
 	cli.db_files = calloc((size_t)argc + 1, sizeof(char *));

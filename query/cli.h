@@ -7,6 +7,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -53,6 +55,11 @@ int nr_cli_open_catalog(struct nr_cli *cli);
 int nr_cli_query(struct nr_cli *cli, struct nr_out *o, const char *sql,
 		 const struct nr_sql_param *params, size_t nparams);
 
+/* Prepares @sql on the catalog connection and binds @params. Returns 0 and *ret, or an exit
+ * status with the error printed. */
+int nr_cli_prepare(struct nr_cli *cli, const char *sql, const struct nr_sql_param *params,
+		   size_t nparams, sqlite3_stmt **ret);
+
 /* Steps a prepared statement on the catalog connection and writes every row to @o. Returns
  * 0 or an exit status, with the error printed. */
 int nr_cli_write_stmt(struct nr_cli *cli, struct nr_out *o, sqlite3_stmt *st);
@@ -63,6 +70,29 @@ int nr_cli_done(struct nr_cli *cli);
 /* Column names a table offers to the filter shorthand (NULL if it offers none). */
 const struct nr_filter_cols *nr_cli_filter_cols(const char *table);
 
+/*
+ * Parses the filter words @argv[0..@argc) and compiles them for @table, for command @cmd (the
+ * prefix of error messages). Returns 0 and *ret (free with nr_sql_expr_clear()), or an exit
+ * status with the error printed: NR_EXIT_USAGE for a bad filter, NR_EXIT_ERROR without memory.
+ */
+int nr_cli_filter(const char *cmd, const char *table, int argc, char **argv,
+		  struct nr_sql_expr *ret);
+
+/* Reports show their table form (tuples spelled out, names for numbers) only in tables... */
+bool nr_cli_is_table(const struct nr_cli *cli);
+/* ... and ISO 8601 times there unless --raw. */
+bool nr_cli_human_times(const struct nr_cli *cli);
+
+/* @s for an error message in @buf: control bytes become '?' so the message stays one line,
+ * and a long word is cut with "...". Returns @buf. */
+const char *nr_cli_printable(const char *s, char *buf, size_t len);
+
+/* SQL text of an endpoint for reports: "10.0.0.5:443", "[2001:db8::5]:443", or the bare
+ * address for protocols without ports ('?' for no address). @a and @p are column names. */
+#define NR_SQL_ENDPOINT(a, p)                                                                 \
+	"(CASE WHEN " p " IS NULL THEN coalesce(" a ", '?') WHEN instr(" a ", ':') THEN '[' || " a \
+	" || ']:' || " p " ELSE coalesce(" a ", '?') || ':' || " p " END)"
+
 /* Commands. argv[0] is the command name. */
 int nr_cmd_sql(struct nr_cli *cli, int argc, char **argv);
 int nr_cmd_gaps(struct nr_cli *cli, int argc, char **argv);
@@ -70,3 +100,5 @@ int nr_cmd_info(struct nr_cli *cli, int argc, char **argv);
 int nr_cmd_export(struct nr_cli *cli, int argc, char **argv);
 int nr_cmd_conntrack(struct nr_cli *cli, int argc, char **argv);
 int nr_cmd_nat(struct nr_cli *cli, int argc, char **argv);
+int nr_cmd_flows(struct nr_cli *cli, int argc, char **argv);
+int nr_cmd_top(struct nr_cli *cli, int argc, char **argv);

@@ -23,10 +23,8 @@
 
 /* ---- SQL fragments shared by both reports ---------------------------------------------- */
 
-/* "10.0.0.5:443", "[2001:db8::5]:443", or the bare address for protocols without ports. */
-#define SQL_EP(a, p)                                                                          \
-	"(CASE WHEN " p " IS NULL THEN coalesce(" a ", '?') WHEN instr(" a ", ':') THEN '[' || " a \
-	" || ']:' || " p " ELSE coalesce(" a ", '?') || ':' || " p " END)"
+/* Endpoints: NR_SQL_ENDPOINT (cli.h). */
+#define SQL_EP(a, p) NR_SQL_ENDPOINT(a, p)
 
 /* The same, with an ICMP echo id in the port's place: "10.0.0.5 id 1234". */
 #define SQL_EP_ID(a, p, id)                                                                   \
@@ -60,32 +58,6 @@
 	" || CASE WHEN status & 0x4000 THEN ',OFFLOAD' ELSE '' END"                               \
 	" || CASE WHEN status & 0x8000 THEN ',HW_OFFLOAD' ELSE '' END, 2)"
 
-/* Copies @s for an error message: control bytes become '?' so the message stays one line,
- * and a long word is cut with "...". */
-static const char *printable(const char *s, char *buf, size_t len)
-{
-	size_t n = 0;
-
-	for (; *s && n + 4 < len; s++)
-		buf[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
-	if (*s) {
-		memcpy(buf + n, "...", 3);
-		n += 3;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
-static bool human_table(const struct nr_cli *cli)
-{
-	return cli->fmt == NR_FMT_TABLE;
-}
-
-static bool human_times(const struct nr_cli *cli)
-{
-	return human_table(cli) && (cli->out_flags & NR_OUT_HUMAN_TIME);
-}
-
 /* ---- conntrack [FILTER] ----------------------------------------------------------------- */
 
 /* CSV and JSON: every column as stored, plus the time in ISO 8601. */
@@ -98,7 +70,7 @@ static const char ct_raw_cols[] =
 /* Tables: one line per event, tuples and flags spelled out, times in ISO 8601 unless --raw. */
 static char *ct_table_sql(const struct nr_cli *cli, const char *where)
 {
-	bool h = human_times(cli);
+	bool h = nr_cli_human_times(cli);
 	sqlite3_str *s = sqlite3_str_new(NULL);
 
 	sqlite3_str_appendf(s, "SELECT %s, event, netns, ct_id, proto_name(proto) AS proto, ",
@@ -115,22 +87,13 @@ static char *ct_table_sql(const struct nr_cli *cli, const char *where)
 int nr_cmd_conntrack(struct nr_cli *cli, int argc, char **argv)
 {
 	struct nr_sql_expr e = { 0 };
-	struct nr_filter *f = NULL;
-	char err[512], *sql = NULL;
+	char *sql = NULL;
 	int r;
 
-	r = nr_filter_parse(argc - 1, argv + 1, &f, err, sizeof(err));
-	if (r == -ENOMEM)
-		return nr_cli_error("out of memory");
-	if (r < 0)
-		return nr_cli_usage_error("conntrack: %s", err);
-	r = nr_filter_compile(f, nr_cli_filter_cols("conntrack"), &e, err, sizeof(err));
-	nr_filter_free(f);
-	if (r == -ENOMEM)
-		return nr_cli_error("out of memory");
-	if (r < 0)
-		return nr_cli_usage_error("conntrack: %s", err);
-	if (human_table(cli))
+	r = nr_cli_filter("conntrack", "conntrack", argc - 1, argv + 1, &e);
+	if (r)
+		return r;
+	if (nr_cli_is_table(cli))
 		sql = ct_table_sql(cli, e.sql);
 	else
 		sql = sqlite3_mprintf("SELECT %s FROM conntrack WHERE %s ORDER BY ts_ns, rowid",
@@ -258,7 +221,7 @@ static const struct {
  */
 static char *nat_sql(const struct nr_cli *cli, bool has_port, bool has_at)
 {
-	bool h = human_times(cli);
+	bool h = nr_cli_human_times(cli);
 	sqlite3_str *s = sqlite3_str_new(NULL);
 	int at = has_port ? 3 : 2;
 
@@ -313,7 +276,7 @@ static char *nat_sql(const struct nr_cli *cli, bool has_port, bool has_at)
 		" CASE WHEN show_s AND show_d THEN 'src ' || " SNAT_OUT " || ', dst ' || " DNAT_OUT
 		" WHEN show_s THEN " SNAT_OUT " WHEN show_d THEN " DNAT_OUT " END AS translated"
 		" FROM shown) ");
-	if (!human_table(cli))
+	if (!nr_cli_is_table(cli))
 		sqlite3_str_appendall(
 			s, "SELECT start_ns, ts_iso(start_ns) AS start, end_ns,"
 			   " ts_iso(end_ns) AS \"end\","
@@ -357,18 +320,18 @@ int nr_cmd_nat(struct nr_cli *cli, int argc, char **argv)
 			t = a + 5;
 		} else if (a[0] == '-') {
 			return nr_cli_usage_error("nat: unknown option '%s' (only --at TIME)",
-						  printable(a, q, sizeof(q)));
+						  nr_cli_printable(a, q, sizeof(q)));
 		} else if (ep) {
 			return nr_cli_usage_error("nat takes one address, got '%s' and '%s'",
-						  printable(ep, q, sizeof(q)),
-						  printable(a, q2, sizeof(q2)));
+						  nr_cli_printable(ep, q, sizeof(q)),
+						  nr_cli_printable(a, q2, sizeof(q2)));
 		} else {
 			ep = a;
 			continue;
 		}
 		if (nr_time_parse(t, cli->now_ns, &at) < 0)
 			return nr_cli_usage_error("nat: bad time for --at: '%s'",
-						  printable(t, q, sizeof(q)));
+						  nr_cli_printable(t, q, sizeof(q)));
 		has_at = true;
 	}
 	if (!ep)
@@ -378,11 +341,11 @@ int nr_cmd_nat(struct nr_cli *cli, int argc, char **argv)
 	if (r == -ERANGE)
 		return nr_cli_usage_error("nat: bad port in '%s': expected a port from 0 to 65535 "
 					  "after the address",
-					  printable(ep, q, sizeof(q)));
+					  nr_cli_printable(ep, q, sizeof(q)));
 	if (r < 0)
 		return nr_cli_usage_error("nat: bad address '%s': expected an IPv4 or IPv6 address, "
 					  "ADDR:PORT or [IPv6]:PORT",
-					  printable(ep, q, sizeof(q)));
+					  nr_cli_printable(ep, q, sizeof(q)));
 
 	params[np++] = (struct nr_sql_param){ .is_text = 1, .s = addr };
 	if (port >= 0)

@@ -23,7 +23,7 @@
 /* How much of an offending word an error message quotes. */
 #define FILTER_QUOTE_MAX 48
 
-#define EXPECT_TERM "host, net, port, proto, iface, event, src, dst, not or ("
+#define EXPECT_TERM "host, net, port, proto, iface, dir, event, src, dst, not or ("
 
 enum node_kind {
 	NODE_AND,
@@ -35,6 +35,7 @@ enum node_kind {
 	NODE_PROTO,
 	NODE_IFACE,
 	NODE_EVENT,
+	NODE_DIR,
 };
 
 enum node_dir {
@@ -53,7 +54,7 @@ struct node {
 	enum node_dir dir;
 	struct node **kids; /* AND, OR: two or more; NOT: one */
 	size_t nkids;
-	char *text; /* HOST: canonical address; NET: canonical prefix; IFACE: name; EVENT: name */
+	char *text; /* HOST: canonical address; NET: canonical prefix; IFACE, EVENT, DIR: name */
 	int64_t num; /* PORT, PROTO */
 };
 
@@ -325,6 +326,7 @@ static int parse_arg(struct parser *p, struct node *n, const char *kw)
 		[NODE_PROTO] = "tcp, udp, icmp, icmp6, sctp, gre, esp, ah or a number from 0 to 255",
 		[NODE_IFACE] = "an interface name (at most 15 characters)",
 		[NODE_EVENT] = "new, update, destroy or dump",
+		[NODE_DIR] = "ingress or egress",
 	};
 	char q[FILTER_QUOTE_MAX + 4], text[NR_ADDR_STRLEN + 4];
 	const char *w = peek(p);
@@ -379,18 +381,21 @@ static int parse_arg(struct parser *p, struct node *n, const char *kw)
 				       needs[n->kind], quote(q, w));
 		n->text = strdup(w);
 		break;
-	case NODE_EVENT: {
-		/* The conntrack events the recorder stores; stored lower-case. */
-		static const char *const events[] = { "new", "update", "destroy", "dump" };
+	case NODE_EVENT:
+	case NODE_DIR: {
+		/* Conntrack events and flow directions as the recorder stores them: lower-case. */
+		static const char *const events[] = { "new", "update", "destroy", "dump", NULL };
+		static const char *const dirs[] = { "ingress", "egress", NULL };
+		const char *const *words = n->kind == NODE_EVENT ? events : dirs;
 		size_t i;
 
-		for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
-			if (word_is(w, events[i]))
+		for (i = 0; words[i]; i++)
+			if (word_is(w, words[i]))
 				break;
-		if (i == sizeof(events) / sizeof(events[0]))
+		if (!words[i])
 			return set_err(p->err, p->errlen, "'%s' needs %s, got '%s'", kw,
 				       needs[n->kind], quote(q, w));
-		n->text = strdup(events[i]);
+		n->text = strdup(words[i]);
 		break;
 	}
 	default:
@@ -409,6 +414,7 @@ static int parse_prim(struct parser *p, struct node **ret)
 		{ "host", NODE_HOST, true },   { "net", NODE_NET, true },
 		{ "port", NODE_PORT, true },   { "proto", NODE_PROTO, false },
 		{ "iface", NODE_IFACE, false }, { "event", NODE_EVENT, false },
+		{ "dir", NODE_DIR, false },
 	};
 	char q[FILTER_QUOTE_MAX + 4], q2[FILTER_QUOTE_MAX + 4];
 	size_t start = p->pos, i;
@@ -683,6 +689,7 @@ static int not_applicable(const struct compiler *c, const struct node *n)
 	static const char *const kw[] = {
 		[NODE_HOST] = "host", [NODE_NET] = "net",     [NODE_PORT] = "port",
 		[NODE_PROTO] = "proto", [NODE_IFACE] = "iface",   [NODE_EVENT] = "event",
+		[NODE_DIR] = "dir",
 	};
 	const char *dir = n->dir == DIR_SRC ? "src " : n->dir == DIR_DST ? "dst " : "";
 
@@ -746,8 +753,10 @@ static int compile_node(struct compiler *c, const struct node *n)
 	case NODE_PROTO:
 	case NODE_IFACE:
 	case NODE_EVENT:
+	case NODE_DIR:
 		col = n->kind == NODE_PROTO ? c->cols->proto :
-		      n->kind == NODE_IFACE ? c->cols->iface : c->cols->event;
+		      n->kind == NODE_IFACE ? c->cols->iface :
+		      n->kind == NODE_EVENT ? c->cols->event : c->cols->dir;
 		if (!col || !col[0])
 			return not_applicable(c, n);
 		r = emit(c, col);

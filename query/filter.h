@@ -12,6 +12,7 @@
  *                                                sctp, gre, esp, ah, or 0..255
  *          | "iface" NAME
  *          | "event" NAME                       new, update, destroy, dump (conntrack)
+ *          | "dir" NAME                         ingress, egress (flows)
  *
  * Words may come as separate argv elements or in one string ("host 10.0.0.1 and port 53");
  * parentheses may touch words ("(host", "a)"). Keywords are case-insensitive. Addresses are
@@ -39,6 +40,7 @@ struct nr_filter_cols {
 	const char *proto; /* NULL: none */
 	const char *iface; /* NULL: none */
 	const char *event; /* NULL: none */
+	const char *dir; /* NULL: none */
 };
 
 struct nr_sql_param {
@@ -56,7 +58,7 @@ struct nr_sql_expr {
 /*
  * Parses @argc words. Returns 0 and *ret, or -EINVAL with a one-line message in @err that
  * names the offending word and says what was expected, e.g.
- *   "filter: unknown word 'hots' at word 1; expected host, net, port, proto, iface, src, dst, not or ("
+ *   "filter: unknown word 'hots' at word 1; expected host, net, port, proto, iface, dir, event, src, dst, not or ("
  *   "filter: 'port' needs a number from 0 to 65535, got '99999'"
  *   "filter: missing ')' after 'port 80'"
  * An empty filter (argc 0) is valid and matches everything. -ENOMEM on allocation failure.

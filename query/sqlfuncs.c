@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * SQL functions netrec registers on its connections (see sqlfuncs.h), and the IP protocol
- * names the filter and the reports share. in_cidr() runs once per row over millions of rows,
- * so it parses its prefix once per statement (auxdata) and never allocates per row.
+ * names the filter and the reports share. in_cidr() and max_sum() run once per row over
+ * millions of rows: in_cidr() parses its prefix once per statement (auxdata) and never
+ * allocates per row; max_sum() reuses its buffers from row to row.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -230,6 +231,257 @@ static void fn_proto_name(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 }
 
+/*
+ * max_sum(X, K1, ...): an aggregate. Within its group it sums X per distinct (K1, ...) and
+ * returns the largest of those sums: "the most any one observation point saw" when the keys
+ * name the point (netns, ifindex, direction), which is how `netrec top` counts a packet that
+ * crossed several interfaces once. Keys compare as GROUP BY compares them, except that text
+ * and blobs are compared byte for byte (no collation) and a real with an integer value is
+ * that integer. NULL values of X are skipped, as sum() skips them; a group without any is
+ * NULL. Sums are integers until a value is not, and an integer overflow is an error, as in
+ * sum().
+ *
+ * A group usually has a handful of distinct keys, searched linearly; past MS_LINEAR, a hash
+ * index takes over so that hostile SQL (max_sum(x, rowid)) costs O(n), not O(n^2).
+ */
+#define MS_LINEAR 16
+#define MS_MAX_KEYS 8
+
+struct ms_entry {
+	uint64_t hash;
+	size_t off, len; /* the serialized key, in ms_state.keys */
+	int64_t i;
+	double d;
+	bool real;
+};
+
+struct ms_state {
+	struct ms_entry *e;
+	size_t n, cap;
+	unsigned char *keys; /* every entry's serialized key, back to back */
+	size_t keys_len, keys_cap;
+	uint32_t *index; /* entry number + 1, 0 = empty; NULL while n <= MS_LINEAR */
+	size_t index_cap; /* a power of two */
+	unsigned char *scratch; /* this row's key */
+	size_t scratch_cap;
+	bool overflow, nomem;
+};
+
+static bool ms_reserve(unsigned char **buf, size_t *cap, size_t need)
+{
+	unsigned char *p;
+	size_t c = *cap ? *cap : 64;
+
+	if (need <= *cap)
+		return true;
+	while (c < need)
+		c *= 2;
+	p = sqlite3_realloc64(*buf, c);
+	if (!p)
+		return false;
+	*buf = p;
+	*cap = c;
+	return true;
+}
+
+/* Appends one key value to the scratch key: a type byte, then 8 bytes or a length and bytes. */
+static bool ms_put_key(struct ms_state *m, size_t *len, sqlite3_value *v)
+{
+	int type = sqlite3_value_type(v);
+	unsigned char tag = (unsigned char)type;
+	const void *bytes = NULL;
+	size_t n = 0;
+	int64_t i;
+	double d;
+
+	if (type == SQLITE_FLOAT) {
+		d = sqlite3_value_double(v);
+		/* 2.0 groups with 2, as in GROUP BY. */
+		if (d >= -9.2e18 && d <= 9.2e18 && d == (double)(int64_t)d) {
+			tag = SQLITE_INTEGER;
+			i = (int64_t)d;
+			bytes = &i;
+		} else {
+			bytes = &d;
+		}
+		n = 8;
+	} else if (type == SQLITE_INTEGER) {
+		i = sqlite3_value_int64(v);
+		bytes = &i;
+		n = 8;
+	} else if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
+		bytes = type == SQLITE_TEXT ? (const void *)sqlite3_value_text(v) : sqlite3_value_blob(v);
+		n = (size_t)sqlite3_value_bytes(v);
+	}
+	if (!ms_reserve(&m->scratch, &m->scratch_cap, *len + 1 + 8 + n))
+		return false;
+	m->scratch[(*len)++] = tag;
+	if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
+		uint64_t l = n;
+
+		memcpy(m->scratch + *len, &l, 8);
+		*len += 8;
+	}
+	if (n)
+		memcpy(m->scratch + *len, bytes, n);
+	*len += n;
+	return true;
+}
+
+static uint64_t ms_hash(const unsigned char *p, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+	while (n--) {
+		h ^= *p++;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static bool ms_same(const struct ms_state *m, const struct ms_entry *e, uint64_t h, size_t len)
+{
+	return e->hash == h && e->len == len && memcmp(m->keys + e->off, m->scratch, len) == 0;
+}
+
+static bool ms_index_build(struct ms_state *m, size_t cap)
+{
+	uint32_t *idx = sqlite3_malloc64(cap * sizeof(*idx));
+
+	if (!idx)
+		return false;
+	memset(idx, 0, cap * sizeof(*idx));
+	for (size_t k = 0; k < m->n; k++) {
+		size_t slot = m->e[k].hash & (cap - 1);
+
+		while (idx[slot])
+			slot = (slot + 1) & (cap - 1);
+		idx[slot] = (uint32_t)(k + 1);
+	}
+	sqlite3_free(m->index);
+	m->index = idx;
+	m->index_cap = cap;
+	return true;
+}
+
+/* The entry for the scratch key, created if new; NULL when out of memory. */
+static struct ms_entry *ms_find(struct ms_state *m, size_t len)
+{
+	uint64_t h = ms_hash(m->scratch, len);
+	size_t slot = 0;
+	struct ms_entry *e;
+
+	if (!m->index) {
+		for (size_t k = 0; k < m->n; k++)
+			if (ms_same(m, &m->e[k], h, len))
+				return &m->e[k];
+	} else {
+		for (slot = h & (m->index_cap - 1); m->index[slot];
+		     slot = (slot + 1) & (m->index_cap - 1))
+			if (ms_same(m, &m->e[m->index[slot] - 1], h, len))
+				return &m->e[m->index[slot] - 1];
+	}
+	if (m->n >= UINT32_MAX - 1)
+		return NULL;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 4;
+		struct ms_entry *p = sqlite3_realloc64(m->e, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		m->e = p;
+		m->cap = cap;
+	}
+	if (!ms_reserve(&m->keys, &m->keys_cap, m->keys_len + len))
+		return NULL;
+	e = &m->e[m->n];
+	*e = (struct ms_entry){ .hash = h, .off = m->keys_len, .len = len };
+	memcpy(m->keys + m->keys_len, m->scratch, len);
+	m->keys_len += len;
+	m->n++;
+	if (m->index && m->n * 2 <= m->index_cap) {
+		m->index[slot] = (uint32_t)m->n;
+	} else if (m->n > MS_LINEAR) {
+		/* (Re)build at a load of at most one half. */
+		size_t cap = 64;
+
+		while (cap < m->n * 4)
+			cap *= 2;
+		if (!ms_index_build(m, cap))
+			return NULL;
+	}
+	return e;
+}
+
+static void ms_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct ms_state *m;
+	struct ms_entry *e;
+	size_t len = 0;
+	int type = sqlite3_value_numeric_type(argv[0]);
+
+	if (type == SQLITE_NULL)
+		return;
+	m = sqlite3_aggregate_context(ctx, sizeof(*m));
+	if (!m || m->nomem) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	for (int k = 1; k < argc; k++)
+		if (!ms_put_key(m, &len, argv[k])) {
+			m->nomem = true;
+			sqlite3_result_error_nomem(ctx);
+			return;
+		}
+	e = ms_find(m, len);
+	if (!e) {
+		m->nomem = true;
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	if (type == SQLITE_INTEGER && !e->real) {
+		if (__builtin_add_overflow(e->i, sqlite3_value_int64(argv[0]), &e->i))
+			m->overflow = true;
+		return;
+	}
+	if (!e->real) {
+		e->real = true;
+		e->d = (double)e->i;
+	}
+	e->d += sqlite3_value_double(argv[0]);
+}
+
+static void ms_final(sqlite3_context *ctx)
+{
+	struct ms_state *m = sqlite3_aggregate_context(ctx, 0);
+	const struct ms_entry *best = NULL;
+
+	if (!m)
+		return; /* no row, or no value that was not NULL: NULL */
+	if (m->overflow)
+		sqlite3_result_error(ctx, "integer overflow", -1);
+	else if (m->nomem)
+		sqlite3_result_error_nomem(ctx);
+	for (size_t k = 0; !m->overflow && !m->nomem && k < m->n; k++) {
+		const struct ms_entry *e = &m->e[k];
+
+		if (!best || (e->real || best->real ? (e->real ? e->d : (double)e->i) >
+							      (best->real ? best->d : (double)best->i)
+						    : e->i > best->i))
+			best = e;
+	}
+	if (best && best->real)
+		sqlite3_result_double(ctx, best->d);
+	else if (best)
+		sqlite3_result_int64(ctx, best->i);
+	sqlite3_free(m->e);
+	sqlite3_free(m->keys);
+	sqlite3_free(m->index);
+	sqlite3_free(m->scratch);
+	/* A second call (never made by SQLite, but cheap to allow) finds nothing to free. */
+	memset(m, 0, sizeof(*m));
+}
+
 int nr_sqlfuncs_register(sqlite3 *db)
 {
 	static const struct {
@@ -247,12 +499,21 @@ int nr_sqlfuncs_register(sqlite3 *db)
 
 	if (!db)
 		return -EINVAL;
-	for (i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++) {
-		int flags = SQLITE_UTF8 | SQLITE_INNOCUOUS |
-			    (funcs[i].deterministic ? SQLITE_DETERMINISTIC : 0);
-		int rc = sqlite3_create_function_v2(db, funcs[i].name, funcs[i].nargs, flags, NULL,
-						    funcs[i].fn, NULL, NULL, NULL);
+	for (i = 0; i < sizeof(funcs) / sizeof(funcs[0]) + MS_MAX_KEYS; i++) {
+		int flags = SQLITE_UTF8 | SQLITE_INNOCUOUS, rc;
 
+		if (i < sizeof(funcs) / sizeof(funcs[0])) {
+			flags |= funcs[i].deterministic ? SQLITE_DETERMINISTIC : 0;
+			rc = sqlite3_create_function_v2(db, funcs[i].name, funcs[i].nargs, flags,
+							NULL, funcs[i].fn, NULL, NULL, NULL);
+		} else {
+			/* max_sum with 1 to MS_MAX_KEYS keys: SQLite itself refuses other counts. */
+			int nkeys = (int)(i - sizeof(funcs) / sizeof(funcs[0])) + 1;
+
+			rc = sqlite3_create_function_v2(db, "max_sum", 1 + nkeys,
+							flags | SQLITE_DETERMINISTIC, NULL, NULL,
+							ms_step, ms_final, NULL);
+		}
 		switch (rc) {
 		case SQLITE_OK:
 			break;

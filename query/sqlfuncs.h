@@ -9,6 +9,9 @@
  *   ns(text)             a time as nr_time_parse() reads it ("2h ago", "2026-11-22T03:00Z")
  *                        relative to the statement's start, NULL for NULL; error if bad.
  *   proto_name(n)        "tcp", "udp", "icmp", "icmp6", ... or the number as text.
+ *   max_sum(x, k1, ...)  aggregate, 1 to 8 keys: sums x per distinct (k1, ...) in the group
+ *                        and returns the largest sum (NULL if every x is NULL). netrec top
+ *                        counts a flow once with it: max_sum(bytes, netns, ifindex, direction).
  * All are deterministic except ns(), and safe on hostile input.
  */
 #pragma once

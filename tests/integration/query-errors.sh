@@ -57,6 +57,19 @@ expect 2 "hots" -d "$D" conntrack hots 10.0.0.1
 expect 2 "port" -d "$D" conntrack port 99999
 expect 2 "new, update, destroy or dump" -d "$D" conntrack event created
 expect 2 "does not apply to table conntrack" -d "$D" conntrack iface eth0
+expect 2 "does not apply to table conntrack" -d "$D" conntrack dir ingress
+expect 2 "hots" -d "$D" flows hots 10.0.0.1
+expect 2 "ingress or egress" -d "$D" flows dir inbound
+expect 2 "does not apply to table flows" -d "$D" flows event new
+expect 2 "--by needs bytes, packets or flows, got 'octets'" -d "$D" top --by octets
+expect 2 "--by needs bytes, packets or flows" -d "$D" top --by
+expect 2 "--group needs src, dst, pair, sport, dport, proto or iface, got 'host'" -d "$D" top --group host
+expect 2 "-n needs a number from 1 to" -d "$D" top -n 0
+expect 2 "-n needs a number from 1 to" -d "$D" top -n ten
+expect 2 "-n needs a number from 1 to" -d "$D" top --group src -n
+expect 2 "unknown option '--limit'" -d "$D" top --limit 5
+expect 2 "hots" -d "$D" top --by packets hots 10.0.0.1
+expect 2 "'dir' needs ingress or egress" -d "$D" top dir sideways
 expect 1 "No such file" -d "$T/nowhere" info
 expect 1 "No such file" --db "$T/nowhere.db" info
 [ ! -e "$T/e.db" ] || fail "a failed export left a file"
@@ -67,6 +80,22 @@ assert_eq "$(q -d "$D" conntrack event destroy | wc -l)" \
 	"$(q -d "$D" sql "SELECT count(*) FROM conntrack WHERE event = 'destroy'")" "conntrack event destroy rows"
 [ "$(q -d "$D" nat 192.0.2.1 | wc -l)" -gt 0 ] || fail "nat 192.0.2.1 found no entry"
 ok "nat 192.0.2.1 finds entries"
+
+# The flow reports over the synthetic rows: flows selects what SQL selects; top --group iface
+# adds up to every row (scaled by its sampling); the default top adds up to each tuple's
+# largest total over the observation points, computed here in plain SQL.
+assert_eq "$(q -d "$D" flows dir egress and proto tcp | wc -l)" \
+	"$(q -d "$D" sql "SELECT count(*) FROM flows WHERE direction = 'egress' AND proto = 6")" "flows dir egress and proto tcp rows"
+assert_eq "$(q -d "$D" top --group iface -n 1000 | awk -F, '{ s += $6 } END { printf "%.0f\n", s }')" \
+	"$(q -d "$D" sql "SELECT sum(bytes * sampling) FROM flows")" "top --group iface bytes"
+assert_eq "$(q -d "$D" top --group proto | awk -F, '{ s += $3 } END { printf "%.0f\n", s }')" \
+	"$(q -d "$D" sql "SELECT sum(b) FROM (SELECT max(b) AS b FROM (SELECT proto, src, dst,
+	   sport, dport, icmp_type, icmp_code, sum(bytes * sampling) AS b FROM flows
+	   WHERE coalesce(kind, 'flow') <> 'other' GROUP BY proto, src, dst, sport, dport, icmp_type,
+	   icmp_code, netns, ifindex, direction) GROUP BY proto, src, dst, sport, dport, icmp_type,
+	   icmp_code)")" "top --group proto bytes"
+[ "$(q -d "$D" top -n 3 | wc -l)" -eq 3 ] || fail "top -n 3 did not print 3 lines"
+ok "top -n 3 prints 3 lines"
 
 # Damaged partitions next to good ones.
 good=$(ls "$D"/*.db | head -n 1)

@@ -27,6 +27,7 @@ static const struct nr_filter_cols flows_cols = {
 	.dport = { "dport" },
 	.proto = "proto",
 	.iface = "ifname",
+	.dir = "direction",
 };
 
 static const struct nr_filter_cols conntrack_cols = {
@@ -202,6 +203,17 @@ static void test_sql_event(void **state)
 		       "'10.0.0.1', '10.0.0.1', '10.0.0.1', '10.0.0.1', 'update'");
 }
 
+/* Flow directions, the TC hook: a fixed set of words, case-insensitive, stored lower-case. */
+static void test_sql_dir(void **state)
+{
+	check_sql("dir ingress", "direction = ?", "'ingress'");
+	check_sql("DIR Egress", "direction = ?", "'egress'");
+	check_sql("iface eth0 and not dir egress", "(ifname = ? AND NOT coalesce(direction = ?, 0))",
+		  "'eth0', 'egress'");
+	check_sql("(dir ingress)and(port 53)", "(direction = ? AND (sport = ? OR dport = ?))",
+		  "'ingress', 53, 53");
+}
+
 static void test_sql_multi_columns(void **state)
 {
 	check_sql_cols(&conntrack_cols, "host 10.0.0.1",
@@ -295,7 +307,7 @@ static void check_parse_error(const char *filter, const char *want)
 	assert_null(strchr(err, '\n'));
 }
 
-#define EXPECT_TERM "expected host, net, port, proto, iface, event, src, dst, not or ("
+#define EXPECT_TERM "expected host, net, port, proto, iface, dir, event, src, dst, not or ("
 
 static void test_parse_errors(void **state)
 {
@@ -354,6 +366,14 @@ static void test_parse_errors(void **state)
 			  "filter: 'event' needs new, update, destroy or dump, got 'created'");
 	check_parse_error("event (new)",
 			  "filter: 'event' needs new, update, destroy or dump, got '('");
+	check_parse_error("dir", "filter: 'dir' needs ingress or egress, got nothing");
+	check_parse_error("dir in", "filter: 'dir' needs ingress or egress, got 'in'");
+	check_parse_error("dir inbound", "filter: 'dir' needs ingress or egress, got 'inbound'");
+	check_parse_error("dir (ingress)", "filter: 'dir' needs ingress or egress, got '('");
+	check_parse_error("src dir ingress",
+			  "filter: 'src' at word 1 must be followed by host, net or port, got 'dir'");
+	check_parse_error("dir ingress egress", "filter: unexpected word 'egress' at word 3; "
+						"expected and, or or the end of the filter");
 	check_parse_error("src event new",
 			  "filter: 'src' at word 1 must be followed by host, net or port, got 'event'");
 	check_parse_error("src proto tcp",
@@ -484,6 +504,9 @@ static void test_missing_columns(void **state)
 			    "filter: 'iface' does not apply to table conntrack");
 	check_compile_error(&flows_cols, "port 53 and event new",
 			    "filter: 'event' does not apply to table flows");
+	check_compile_error(&conntrack_cols, "host 10.0.0.1 and dir ingress",
+			    "filter: 'dir' does not apply to table conntrack");
+	check_compile_error(&gaps_cols, "not dir egress", "filter: 'dir' does not apply to table gaps");
 	check_compile_error(&unnamed, "src net 10.0.0.0/8 and dst net 10.0.0.0/8",
 			    "filter: 'dst net' does not apply to table (unnamed)");
 }
@@ -587,14 +610,14 @@ static int db_setup(void **state)
 {
 	static const char *const sql =
 		"CREATE TABLE flows (id INTEGER PRIMARY KEY, src TEXT, dst TEXT, sport INTEGER,"
-		" dport INTEGER, proto INTEGER, ifname TEXT);"
+		" dport INTEGER, proto INTEGER, ifname TEXT, direction TEXT);"
 		"INSERT INTO flows VALUES"
-		" (1, '10.0.0.1', '10.0.0.2', 12345, 53, 17, 'eth0'),"
-		" (2, '10.0.0.2', '192.168.1.1', 40000, 443, 6, 'eth0'),"
-		" (3, '2001:db8::1', '2001:db8::2', 5353, 53, 17, 'eth1'),"
-		" (4, 'fe80::1', 'ff02::1', NULL, NULL, 58, 'eth1'),"
-		" (5, NULL, '10.0.0.1', NULL, NULL, 1, NULL),"
-		" (6, '192.168.1.1', '10.0.0.1', 443, 40000, 6, 'eth0');"
+		" (1, '10.0.0.1', '10.0.0.2', 12345, 53, 17, 'eth0', 'egress'),"
+		" (2, '10.0.0.2', '192.168.1.1', 40000, 443, 6, 'eth0', 'egress'),"
+		" (3, '2001:db8::1', '2001:db8::2', 5353, 53, 17, 'eth1', 'ingress'),"
+		" (4, 'fe80::1', 'ff02::1', NULL, NULL, 58, 'eth1', 'egress'),"
+		" (5, NULL, '10.0.0.1', NULL, NULL, 1, NULL, 'ingress'),"
+		" (6, '192.168.1.1', '10.0.0.1', 443, 40000, 6, 'eth0', 'ingress');"
 		"CREATE TABLE conntrack (id INTEGER PRIMARY KEY, orig_src, orig_dst, orig_sport,"
 		" orig_dport, reply_src, reply_dst, reply_sport, reply_dport, proto);"
 		"INSERT INTO conntrack VALUES"
@@ -684,6 +707,8 @@ static void test_rows_primitives(void **state)
 	match(c, "proto icmp6", "4");
 	match(c, "proto 1", "5");
 	match(c, "iface eth1", "3,4");
+	match(c, "dir ingress", "3,5,6");
+	match(c, "dir egress", "1,2,4");
 }
 
 static void test_rows_logic(void **state)
@@ -707,6 +732,9 @@ static void test_rows_logic(void **state)
 	match(c, "not port 53", "2,4,5,6");
 	match(c, "not src net 10.0.0.0/8", "3,4,5,6");
 	match(c, "not (port 53 and iface eth0)", "2,3,4,5,6");
+	match(c, "iface eth0 and not dir egress", "6");
+	match(c, "dir ingress or dir egress", "1,2,3,4,5,6");
+	match(c, "proto tcp and dir egress or proto 1", "2,5");
 	match(c, "not (not port 53)", "1,3");
 	match(c, "not (port 53 or proto 1)", "2,4,6");
 	/* A filter and its negation split the table, whatever the NULLs. */
@@ -733,7 +761,8 @@ static void test_rows_logic(void **state)
 static void test_random_words(void **state)
 {
 	static const char *const vocab[] = {
-		"host", "net", "port", "proto", "iface", "src", "dst", "not", "and", "or", "(",
+		"host", "net", "port", "proto", "iface", "dir", "ingress", "src", "dst", "not", "and",
+		"or", "(",
 		")", "10.0.0.1", "10.0.0.0/8", "::1", "2001:db8::/32", "53", "99999", "tcp", "eth0",
 		"(host", "1)", "", "AND", "\x01", "/", "::/0",
 	};
@@ -802,6 +831,7 @@ int main(void)
 		cmocka_unit_test(test_sql_canonical),
 		cmocka_unit_test(test_sql_logic),
 		cmocka_unit_test(test_sql_event),
+		cmocka_unit_test(test_sql_dir),
 		cmocka_unit_test(test_sql_multi_columns),
 		cmocka_unit_test(test_word_splitting),
 		cmocka_unit_test(test_empty),

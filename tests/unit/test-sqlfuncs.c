@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * query/sqlfuncs: in_cidr, ts_iso, ns and proto_name run through real SQL (NULLs, bad and
- * hostile arguments, family mismatch, prefix edges, the per-statement prefix cache), the
- * registration flags SQLite enforces, and the protocol name table.
+ * query/sqlfuncs: in_cidr, ts_iso, ns, proto_name and max_sum run through real SQL (NULLs,
+ * bad and hostile arguments, family mismatch, prefix edges, the per-statement prefix cache,
+ * key types, many keys per group), the registration flags SQLite enforces, and the protocol
+ * name table.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -287,6 +288,70 @@ static void test_proto_name_sql(void **state)
 	check("SELECT proto_name(x'06')", "NULL");
 }
 
+/* max_sum: the largest per-key sum in each group. */
+static void test_max_sum(void **state)
+{
+	assert_int_equal(sqlite3_exec(db,
+				      "CREATE TABLE o (g TEXT, k1 INTEGER, k2 TEXT, v);"
+				      /* Group a: key (1,x) sums to 10, (2,x) to 7, (1,y) to 9. */
+				      "INSERT INTO o VALUES ('a', 1, 'x', 4), ('a', 2, 'x', 7),"
+				      " ('a', 1, 'y', 9), ('a', 1, 'x', 6), ('a', 1, 'x', NULL),"
+				      /* Group b: only NULL values. */
+				      " ('b', 1, 'x', NULL),"
+				      /* Group c: NULL keys are a key of their own. */
+				      " ('c', NULL, NULL, 5), ('c', NULL, NULL, 5), ('c', 1, NULL, 8),"
+				      /* Group d: a real value makes its key's sum real. */
+				      " ('d', 1, 'x', 1), ('d', 1, 'x', 0.5), ('d', 2, 'x', 1);",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	check("SELECT group_concat(g || '=' || coalesce(m, 'N'), ' ') FROM"
+	      " (SELECT g, max_sum(v, k1, k2) AS m FROM o GROUP BY g ORDER BY g)",
+	      "a=10 b=N c=10 d=1.5");
+	/* One key: per k1 only. */
+	check("SELECT max_sum(v, k1) FROM o WHERE g = 'a'", "19");
+	/* Keys of every type; 2.0 is the key 2, '2' is another one; blobs too. */
+	check("SELECT max_sum(v, k) FROM (SELECT 1 AS v, 2 AS k UNION ALL SELECT 1, 2.0"
+	      " UNION ALL SELECT 5, '2' UNION ALL SELECT 1, 2.5 UNION ALL SELECT 1, x'02')",
+	      "5");
+	check("SELECT max_sum(v, k) FROM (SELECT 3 AS v, 2 AS k UNION ALL SELECT 1, 2.0"
+	      " UNION ALL SELECT 2, '2' UNION ALL SELECT 1, 2.5 UNION ALL SELECT 1, x'02')",
+	      "4");
+	check("SELECT max_sum(v, k) FROM (SELECT 1 AS v, x'00' AS k UNION ALL SELECT 1, x'0000'"
+	      " UNION ALL SELECT 1, x'00' UNION ALL SELECT 1, '')",
+	      "2");
+	/* No rows, and the wrong number of arguments. */
+	check("SELECT max_sum(v, k1) FROM o WHERE 0", "NULL");
+	check("SELECT max_sum(v) FROM o", "error: wrong number of arguments to function max_sum()");
+	check("SELECT max_sum(1, 1, 2, 3, 4, 5, 6, 7, 8)", "1");
+	check("SELECT max_sum(1, 1, 2, 3, 4, 5, 6, 7, 8, 9)",
+	      "error: wrong number of arguments to function max_sum()");
+	/* Integer overflow is an error, as in sum(). */
+	check("SELECT max_sum(v, 1) FROM (SELECT 9223372036854775807 AS v UNION ALL SELECT 1)",
+	      "error: integer overflow");
+	check("SELECT max_sum(v, k) FROM (SELECT 9223372036854775807 AS v, 1 AS k"
+	      " UNION ALL SELECT 1, 2)",
+	      "9223372036854775807");
+	/* Text that is not a number counts as 0, as in sum(); numeric text as its number. */
+	check("SELECT max_sum(v, 1) FROM (SELECT 'abc' AS v UNION ALL SELECT '2')", "2.0");
+	/* An aggregate only. */
+	check("SELECT max_sum(v, k1) OVER () FROM o",
+	      "error: max_sum() may not be used as a window function");
+}
+
+/* Many distinct keys in one group (past the linear search): the hash index finds them all. */
+static void test_max_sum_many_keys(void **state)
+{
+	check("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 199999)"
+	      " SELECT max_sum(1, i % 50000, 'k' || (i % 7)) FROM n",
+	      "1");
+	check("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 199999)"
+	      " SELECT max_sum(i, i % 50000) FROM n",
+	      "499996"); /* key 49999: 49999 + 99999 + 149999 + 199999 */
+	check("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99999)"
+	      " SELECT max_sum(1, i % 1000) || ' ' || max_sum(i % 3, i) FROM n",
+	      "100 2");
+}
+
 /* SQLite enforces the flags: deterministic functions may index, ns() may not; innocuous
  * functions work from a view with trusted_schema off. */
 static void test_flags(void **state)
@@ -373,6 +438,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ts_iso, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_ns, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_proto_name_sql, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_max_sum, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_max_sum_many_keys, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_flags, db_setup, db_teardown),
 		cmocka_unit_test(test_register),
 		cmocka_unit_test(test_proto_table),

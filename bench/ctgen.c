@@ -101,45 +101,6 @@ static void usage(FILE *f)
 		"  -u, --udp            UDP: one datagram per new socket instead of a TCP connection\n");
 }
 
-static bool parse_u64(const char *s, uint64_t max, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	if (*s == '-')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || v > max)
-		return false;
-	*ret = v;
-	return true;
-}
-
-static bool parse_addr(const char *host, const char *port, struct config *cfg)
-{
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&cfg->addr;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&cfg->addr;
-	uint64_t p;
-
-	if (!parse_u64(port, 65535, &p) || p == 0)
-		return false;
-	memset(&cfg->addr, 0, sizeof(cfg->addr));
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)p);
-		cfg->addrlen = sizeof(*a4);
-		return true;
-	}
-	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)p);
-		cfg->addrlen = sizeof(*a6);
-		return true;
-	}
-	return false;
-}
-
 static void count_error(struct worker_stats *st, int err)
 {
 	size_t i;
@@ -396,7 +357,7 @@ int main(int argc, char **argv)
 			cfg.listen = true;
 			break;
 		case 'w':
-			if (!parse_u64(optarg, MAX_WORKERS, &v) || v == 0)
+			if (!bench_parse_u64(optarg, 1, MAX_WORKERS, &v))
 				bench_bad_arg("--workers", optarg);
 			cfg.workers = (unsigned)v;
 			break;
@@ -406,11 +367,11 @@ int main(int argc, char **argv)
 			duration_set = true;
 			break;
 		case 'r':
-			if (!parse_u64(optarg, 100000000, &cfg.rate))
+			if (!bench_parse_u64(optarg, 0, 100000000, &cfg.rate))
 				bench_bad_arg("--rate", optarg);
 			break;
 		case 'i':
-			if (!parse_u64(optarg, MAX_INFLIGHT, &v) || v == 0)
+			if (!bench_parse_u64(optarg, 1, MAX_INFLIGHT, &v))
 				bench_bad_arg("--inflight", optarg);
 			cfg.inflight = (unsigned)v;
 			break;
@@ -432,7 +393,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!parse_addr(argv[optind], argv[optind + 1], &cfg)) {
+	if (!bench_parse_addr(argv[optind], argv[optind + 1], &cfg.addr, &cfg.addrlen)) {
 		fprintf(stderr, "bench-ctgen: bad address or port: %s %s\n", argv[optind],
 			argv[optind + 1]);
 		return 2;

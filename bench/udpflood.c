@@ -98,45 +98,6 @@ static void usage(FILE *f)
 		"                       0 = the kernel's default)\n");
 }
 
-static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	if (*s == '-')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return false;
-	*ret = v;
-	return true;
-}
-
-static bool parse_addr(const char *host, const char *port, struct config *cfg)
-{
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&cfg->addr;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&cfg->addr;
-	uint64_t p;
-
-	if (!parse_u64(port, 1, 65535, &p))
-		return false;
-	memset(&cfg->addr, 0, sizeof(cfg->addr));
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)p);
-		cfg->addrlen = sizeof(*a4);
-		return true;
-	}
-	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)p);
-		cfg->addrlen = sizeof(*a6);
-		return true;
-	}
-	return false;
-}
-
 /* cfg->addr with its port advanced by @offset (the caller checked the range). */
 static struct sockaddr_storage addr_at(const struct config *cfg, unsigned offset)
 {
@@ -369,7 +330,7 @@ int main(int argc, char **argv)
 			cfg.recv = true;
 			break;
 		case 'w':
-			if (!parse_u64(optarg, 1, MAX_WORKERS, &v))
+			if (!bench_parse_u64(optarg, 1, MAX_WORKERS, &v))
 				bench_bad_arg("--workers", optarg);
 			cfg.workers = (unsigned)v;
 			break;
@@ -379,22 +340,22 @@ int main(int argc, char **argv)
 			duration_set = true;
 			break;
 		case 'p':
-			if (!parse_u64(optarg, 1, MAX_PORTS, &v))
+			if (!bench_parse_u64(optarg, 1, MAX_PORTS, &v))
 				bench_bad_arg("--ports", optarg);
 			cfg.ports = (unsigned)v;
 			break;
 		case 's':
-			if (!parse_u64(optarg, 0, MAX_SIZE, &v))
+			if (!bench_parse_u64(optarg, 0, MAX_SIZE, &v))
 				bench_bad_arg("--size", optarg);
 			cfg.size = (unsigned)v;
 			break;
 		case 'b':
-			if (!parse_u64(optarg, 1, MAX_BATCH, &v))
+			if (!bench_parse_u64(optarg, 1, MAX_BATCH, &v))
 				bench_bad_arg("--batch", optarg);
 			cfg.batch = (unsigned)v;
 			break;
 		case 'R':
-			if (!parse_u64(optarg, 0, INT32_MAX / 2, &v))
+			if (!bench_parse_u64(optarg, 0, INT32_MAX / 2, &v))
 				bench_bad_arg("--rcvbuf", optarg);
 			cfg.rcvbuf = (int)v;
 			break;
@@ -410,7 +371,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!parse_addr(argv[optind], argv[optind + 1], &cfg))
+	if (!bench_parse_addr(argv[optind], argv[optind + 1], &cfg.addr, &cfg.addrlen))
 		bench_bad_arg("ADDR PORT", argv[optind]);
 	if (first_port(&cfg) + cfg.ports - 1 > 65535)
 		bench_bad_arg("--ports", "(PORT+N-1 > 65535)");

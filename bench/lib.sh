@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: MIT
+# Shared by the bench drivers (bash; sourced once say, WORK, KEEP, PIDS=() and NS_MADE=() are
+# set): programs started in the background, stopped by PID, and an EXIT trap that stops what
+# is left and deletes the namespaces the driver made. Nothing else is ever signalled.
+
+# Stops PID (TERM, then KILL after TIMEOUT seconds) and reaps it; sets STATUS to its exit
+# status. Only processes this script started are ever signalled, by PID.
+STATUS=0
+stop_pid() {
+	local pid=$1 timeout=${2:-10} i=0
+	kill -TERM "$pid" 2> /dev/null || true
+	while kill -0 "$pid" 2> /dev/null && [ $i -lt $((timeout * 20)) ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	if kill -0 "$pid" 2> /dev/null; then
+		say "PID $pid did not stop within ${timeout}s after SIGTERM: SIGKILL"
+		kill -KILL "$pid" 2> /dev/null || true
+	fi
+	STATUS=0
+	wait "$pid" 2> /dev/null || STATUS=$?
+	forget "$pid"
+}
+
+# Takes a reaped PID off the list the EXIT trap signals.
+forget() {
+	local p rest=()
+	for p in "${PIDS[@]}"; do
+		[ "$p" = "$1" ] || rest+=("$p")
+	done
+	PIDS=("${rest[@]}")
+}
+
+cleanup() {
+	local pid ns
+	trap - EXIT INT TERM
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2> /dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		for _ in $(seq 1 100); do
+			kill -0 "$pid" 2> /dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2> /dev/null; then
+			kill -KILL "$pid" 2> /dev/null || true
+		fi
+		wait "$pid" 2> /dev/null || true
+	done
+	for ns in "${NS_MADE[@]}"; do
+		ip netns del "$ns" 2> /dev/null || true
+	done
+	if [ "$KEEP" = 1 ]; then
+		say "kept $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# bg VAR NAME CMD...: starts CMD in the background, stdout in $WORK/NAME.out and stderr in
+# $WORK/NAME.err, and sets VAR to its PID. CMD must be a program, not a shell function; `ip
+# netns exec` and taskset exec their command, which keeps the PID.
+bg() {
+	local var=$1 name=$2
+	shift 2
+	"$@" > "$WORK/$name.out" 2> "$WORK/$name.err" &
+	PIDS+=($!)
+	printf -v "$var" %s "$!"
+}
+
+# wait_for FILE PATTERN PID SECONDS: until FILE matches, PID exits, or time runs out.
+wait_for() {
+	local i
+	for ((i = 0; i < $4 * 20; i++)); do
+		grep -q -- "$2" "$1" 2> /dev/null && return 0
+		kill -0 "$3" 2> /dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}

@@ -57,12 +57,7 @@
 #define TICK_NS NR_NS_PER_SEC
 #define OVERRUN_MAX_NS (10 * NR_NS_PER_SEC) /* a long overrun is reported in pieces this long */
 
-#define EV_NEW NR_CT_NEW
-#define EV_UPDATE NR_CT_UPDATE
-#define EV_DESTROY NR_CT_DESTROY
-#define EV_DUMP NR_CT_DUMP
-#define EV__COUNT NR_CT__COUNT
-static const char *const ev_names[EV__COUNT] = { "new", "update", "destroy", "dump" };
+static const char *const ev_names[NR_CT__COUNT] = { "new", "update", "destroy", "dump" };
 
 struct ct_src;
 
@@ -92,7 +87,7 @@ struct ct_ns {
 	uint64_t drops; /* SK_MEMINFO_DROPS accounted for */
 	uint64_t drops_tick; /* SK_MEMINFO_DROPS at the last tick */
 	int acct, tstamp, events_sysctl; /* last values read, -1 unknown */
-	uint64_t n[EV__COUNT], n_overruns, n_lost, n_bad, n_refused;
+	uint64_t n[NR_CT__COUNT], n_overruns, n_lost, n_bad, n_refused;
 	struct ct_ns *next;
 };
 
@@ -114,7 +109,7 @@ struct ct_src {
 	int64_t rl_sec, rl_count, rl_shed, rl_shed_from_ns, rl_shed_to_ns;
 	uint64_t n_shed, n_pauses;
 	/* Totals, for health, including namespaces that are gone. */
-	uint64_t tot[EV__COUNT], tot_overruns, tot_lost, tot_bad, tot_refused, n_gone;
+	uint64_t tot[NR_CT__COUNT], tot_overruns, tot_lost, tot_bad, tot_refused, n_gone;
 	/* recvmmsg buffers, shared: one namespace is read at a time. */
 	struct mmsghdr msgs[EV_BATCH];
 	struct iovec iov[EV_BATCH];
@@ -411,14 +406,6 @@ static int parse_entry(const struct nlmsghdr *nlh, struct nr_rec_conntrack *c)
 	return 0;
 }
 
-static void gap(struct ct_src *s, int64_t from, int64_t to, const char *reason, int64_t lost)
-{
-	struct nr_record r;
-
-	nr_record_gap(&r, NR_SRC_CONNTRACK, from, to, reason, lost);
-	nr_daemon_emit(s->d, &r);
-}
-
 /* Rate limit: true if this event may be recorded. Shed events are counted and written as a
  * gap per second of shedding. */
 static void rate_flush(struct ct_src *s)
@@ -429,7 +416,8 @@ static void rate_flush(struct ct_src *s)
 		return;
 	snprintf(reason, sizeof(reason), "rate limit: over %llu events/s, events not recorded",
 		 (unsigned long long)s->max_rate);
-	gap(s, s->rl_shed_from_ns, s->rl_shed_to_ns, reason, s->rl_shed);
+	nr_daemon_gap(s->d, NR_SRC_CONNTRACK, s->rl_shed_from_ns,
+		      s->rl_shed_to_ns, reason, s->rl_shed);
 	s->n_shed += (uint64_t)s->rl_shed;
 	s->rl_shed = 0;
 }
@@ -461,10 +449,10 @@ int nr_conntrack_event(const struct nlmsghdr *nlh, bool dump)
 	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
 	case IPCTNL_MSG_CT_NEW:
 		if (dump)
-			return EV_DUMP;
-		return (nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL)) ? EV_NEW : EV_UPDATE;
+			return NR_CT_DUMP;
+		return (nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL)) ? NR_CT_NEW : NR_CT_UPDATE;
 	case IPCTNL_MSG_CT_DELETE:
-		return dump ? -1 : EV_DESTROY;
+		return dump ? -1 : NR_CT_DESTROY;
 	default:
 		return -1;
 	}
@@ -475,7 +463,7 @@ int nr_conntrack_parse(const struct nlmsghdr *nlh, enum nr_ct_event ev, int64_t 
 {
 	struct nr_rec_conntrack *c = &r->ct;
 
-	if (ev < 0 || ev >= EV__COUNT || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nfgenmsg)))
+	if (ev < 0 || ev >= NR_CT__COUNT || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nfgenmsg)))
 		return -EINVAL;
 	memset(r, 0, sizeof(*r));
 	r->table = NR_T_CONNTRACK;
@@ -497,7 +485,7 @@ static void handle_msg(struct ct_ns *n, const struct nlmsghdr *nlh, bool dump, i
 
 	if (ev < 0)
 		return;
-	if (ev != EV_DUMP && !rate_allow(s, now))
+	if (ev != NR_CT_DUMP && !rate_allow(s, now))
 		return;
 	if (nr_conntrack_parse(nlh, ev, now, n->inode, &r) < 0) {
 		n->n_bad++;
@@ -554,7 +542,7 @@ static void dump_failed(struct ct_ns *n, const char *why)
 
 	log_warn("conntrack: %s: table dump (%s) cut short: %s", n->label, n->dump_reason, why);
 	snprintf(reason, sizeof(reason), "table dump (%s) cut short: %s", n->dump_reason, why);
-	gap(n->src, n->dump_start_ns, nr_now_ns(), reason, NR_NONE);
+	nr_daemon_gap(n->src->d, NR_SRC_CONNTRACK, n->dump_start_ns, nr_now_ns(), reason, NR_NONE);
 	if (!n->closing && !n->finishing)
 		n->resync_wanted = true;
 	dump_close(n);
@@ -637,7 +625,7 @@ static void on_dump(struct nr_daemon *d, int fd, uint32_t events, void *data)
 		r = mnl_cb_run(s->dump_buf, (size_t)len, n->dump_seq, n->dump_portid, dump_cb, n);
 		if (r == MNL_CB_STOP) {
 			log_debug("conntrack: %s: table dump (%s): %llu entries so far", n->label,
-				  n->dump_reason, (unsigned long long)n->n[EV_DUMP]);
+				  n->dump_reason, (unsigned long long)n->n[NR_CT_DUMP]);
 			dump_close(n);
 			return;
 		}
@@ -780,7 +768,7 @@ static void overrun_close(struct ct_ns *n, uint64_t drops, int64_t now)
 	/* At a stop, or when the namespace is going, there is nothing to resync into. */
 	snprintf(reason, sizeof(reason), "event overrun: receive buffer full in netns %llu%s",
 		 (unsigned long long)n->inode, n->closing ? "" : "; resync dump follows");
-	gap(n->src, n->ok_ns, now, reason, (int64_t)lost);
+	nr_daemon_gap(n->src->d, NR_SRC_CONNTRACK, n->ok_ns, now, reason, (int64_t)lost);
 	log_warn("conntrack: %s: overrun over: %llu events lost%s", n->label,
 		 (unsigned long long)lost, n->closing ? "" : "; resyncing by table dump");
 	n->ok_ns = now;
@@ -1036,7 +1024,7 @@ static void check_sysctls(struct ct_ns *n, bool first)
 			 n->label);
 		snprintf(reason, sizeof(reason), "events off in netns %llu (nf_conntrack_events=0)",
 			 (unsigned long long)n->inode);
-		gap(n->src, now, now, reason, NR_NONE);
+		nr_daemon_gap(n->src->d, NR_SRC_CONNTRACK, now, now, reason, NR_NONE);
 	}
 	n->acct = a.acct;
 	n->tstamp = a.tstamp;
@@ -1049,7 +1037,7 @@ static void ns_free(struct ct_ns *n)
 {
 	struct ct_src *s = n->src;
 
-	for (int i = 0; i < EV__COUNT; i++)
+	for (int i = 0; i < NR_CT__COUNT; i++)
 		s->tot[i] += n->n[i];
 	s->tot_overruns += n->n_overruns;
 	s->tot_lost += n->n_lost;
@@ -1080,7 +1068,7 @@ static void ns_subscribe(struct ct_ns *n)
 
 		snprintf(reason, sizeof(reason), "unavailable in netns %llu: %s",
 			 (unsigned long long)n->inode, strerror(n->ev_err));
-		gap(n->src, n->ev_failed_ns, now, reason, NR_NONE);
+		nr_daemon_gap(n->src->d, NR_SRC_CONNTRACK, n->ev_failed_ns, now, reason, NR_NONE);
 		log_info("conntrack: %s: subscribed after all", n->label);
 		n->ev_err = 0;
 	}
@@ -1149,7 +1137,8 @@ static void ns_removed(struct nr_daemon *d, const struct nr_netns *ns, void *dat
 
 		snprintf(reason, sizeof(reason), "unavailable in netns %llu: %s",
 			 (unsigned long long)n->inode, strerror(n->ev_err));
-		gap(s, n->ev_failed_ns, nr_now_ns(), reason, NR_NONE);
+		nr_daemon_gap(s->d, NR_SRC_CONNTRACK, n->ev_failed_ns,
+			      nr_now_ns(), reason, NR_NONE);
 	}
 	n->ns = NULL;
 	if (n->dump_fd >= 0 && !s->stopping) {
@@ -1199,14 +1188,14 @@ static void on_tick(struct nr_daemon *d, int fd, uint32_t events, void *data)
 void nr_conntrack_health(struct nr_daemon *d, void *state, int64_t now)
 {
 	struct ct_src *s = state;
-	uint64_t tot[EV__COUNT], overruns = s->tot_overruns, lost = s->tot_lost, bad = s->tot_bad;
+	uint64_t tot[NR_CT__COUNT], overruns = s->tot_overruns, lost = s->tot_lost, bad = s->tot_bad;
 	uint64_t refused = s->tot_refused;
 	unsigned nns = 0, unsubscribed = 0;
 
 	memcpy(tot, s->tot, sizeof(tot));
 	for (int l = 0; l < 2; l++)
 		for (struct ct_ns *n = l ? s->closing : s->list; n; n = n->next) {
-			for (int i = 0; i < EV__COUNT; i++)
+			for (int i = 0; i < NR_CT__COUNT; i++)
 				tot[i] += n->n[i];
 			overruns += n->n_overruns;
 			lost += n->n_lost;
@@ -1219,10 +1208,10 @@ void nr_conntrack_health(struct nr_daemon *d, void *state, int64_t now)
 		}
 	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "namespaces", nns);
 	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "namespaces_unsubscribed", unsubscribed);
-	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_new", (double)tot[EV_NEW]);
-	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_update", (double)tot[EV_UPDATE]);
-	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_destroy", (double)tot[EV_DESTROY]);
-	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "dump_rows", (double)tot[EV_DUMP]);
+	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_new", (double)tot[NR_CT_NEW]);
+	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_update", (double)tot[NR_CT_UPDATE]);
+	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_destroy", (double)tot[NR_CT_DESTROY]);
+	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "dump_rows", (double)tot[NR_CT_DUMP]);
 	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "overruns", (double)overruns);
 	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_lost", (double)lost);
 	nr_daemon_health(d, NR_SRC_CONNTRACK, now, "events_shed", (double)s->n_shed);
@@ -1329,11 +1318,11 @@ void nr_conntrack_stop(struct nr_daemon *d, void *state)
 		nr_daemon_unwatch(d, s->resume_fd);
 		close(s->resume_fd);
 	}
-	if (s->tot[EV_NEW] + s->tot[EV_UPDATE] + s->tot[EV_DESTROY] + s->tot[EV_DUMP])
+	if (s->tot[NR_CT_NEW] + s->tot[NR_CT_UPDATE] + s->tot[NR_CT_DESTROY] + s->tot[NR_CT_DUMP])
 		log_info("conntrack: recorded new=%llu update=%llu destroy=%llu dump=%llu; "
 			 "overruns=%llu lost=%llu shed=%llu",
-			 (unsigned long long)s->tot[EV_NEW], (unsigned long long)s->tot[EV_UPDATE],
-			 (unsigned long long)s->tot[EV_DESTROY], (unsigned long long)s->tot[EV_DUMP],
+			 (unsigned long long)s->tot[NR_CT_NEW], (unsigned long long)s->tot[NR_CT_UPDATE],
+			 (unsigned long long)s->tot[NR_CT_DESTROY], (unsigned long long)s->tot[NR_CT_DUMP],
 			 (unsigned long long)s->tot_overruns, (unsigned long long)s->tot_lost,
 			 (unsigned long long)s->n_shed);
 	free(s->bufs);

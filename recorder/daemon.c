@@ -65,6 +65,15 @@ size_t nr_daemon_queue_room(struct nr_daemon *d)
 	return nr_queue_room(d->q);
 }
 
+void nr_daemon_gap(struct nr_daemon *d, enum nr_source_id src, int64_t from, int64_t to,
+		   const char *reason, int64_t lost)
+{
+	struct nr_record r;
+
+	nr_record_gap(&r, src, from, to, reason, lost);
+	nr_daemon_emit(d, &r);
+}
+
 void nr_daemon_kick(struct nr_daemon *d)
 {
 	nr_queue_kick(d->q);
@@ -229,12 +238,10 @@ static void on_signal(struct nr_daemon *d, int fd, uint32_t events, void *data)
 static void source_unavailable_gap(struct nr_daemon *d, struct running_source *s, int64_t from,
 				   int64_t to)
 {
-	struct nr_record r;
 	char reason[80];
 
 	snprintf(reason, sizeof(reason), "unavailable: %.66s", s->why);
-	nr_record_gap(&r, s->desc->id, from, to, reason, NR_NONE);
-	nr_daemon_emit(d, &r);
+	nr_daemon_gap(d, s->desc->id, from, to, reason, NR_NONE);
 }
 
 static void start_source(struct nr_daemon *d, const struct nr_source_desc *desc)

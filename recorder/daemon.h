@@ -32,6 +32,11 @@ size_t nr_daemon_queue_room(struct nr_daemon *d);
 /* Wakes the writer now (a source that waits for room calls it). */
 void nr_daemon_kick(struct nr_daemon *d);
 
+/* Hands a gaps row from @src to the writer: [from, to], why, and how much was lost
+ * (NR_NONE: unknown). */
+void nr_daemon_gap(struct nr_daemon *d, enum nr_source_id src, int64_t from, int64_t to,
+		   const char *reason, int64_t lost);
+
 /* Hands a health row about @src to the writer (sources call it from their health hook). */
 void nr_daemon_health(struct nr_daemon *d, enum nr_source_id src, int64_t now,
 		      const char *metric, double v);

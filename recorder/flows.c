@@ -505,14 +505,6 @@ static struct fl_ns *ns_by_id(struct fl_src *s, uint64_t id)
 
 /* ---- collection ------------------------------------------------------------------------- */
 
-static void gap(struct fl_src *s, int64_t from, int64_t to, const char *reason, int64_t lost)
-{
-	struct nr_record r;
-
-	nr_record_gap(&r, NR_SRC_FLOWS, from, to, reason, lost);
-	nr_daemon_emit(s->d, &r);
-}
-
 /* Where a row's interface is: namespace inode and interface name, when known. */
 static void place(struct fl_src *s, struct nr_rec_flow *f, uint64_t id, uint32_t ifindex)
 {
@@ -712,7 +704,7 @@ static void collect_counters(struct fl_src *s, int64_t from, int64_t now)
 		snprintf(reason, sizeof(reason),
 			 "flow map full: %llu bytes counted in overflow rows, not per flow",
 			 (unsigned long long)ovf_bytes);
-		gap(s, from, now, reason, (int64_t)ovf_pkts);
+		nr_daemon_gap(s->d, NR_SRC_FLOWS, from, now, reason, (int64_t)ovf_pkts);
 		log_warn("flows: flow map full: %llu packets not attributed to a flow (raise "
 			 "flows-map-size)",
 			 (unsigned long long)ovf_pkts);
@@ -739,7 +731,8 @@ static void collect_counters(struct fl_src *s, int64_t from, int64_t now)
 				 "not counted: flow and overflow maps full (%llu bytes)",
 				 (unsigned long long)(bytes - s->stat_prev[i][1]));
 		}
-		gap(s, from, now, reason, (int64_t)(packets - s->stat_prev[i][0]));
+		nr_daemon_gap(s->d, NR_SRC_FLOWS, from, now, reason,
+			      (int64_t)(packets - s->stat_prev[i][0]));
 		s->stat_prev[i][0] = packets;
 		s->stat_prev[i][1] = bytes;
 	}
@@ -872,7 +865,10 @@ int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 	s->max_entries = (uint32_t)c->flows_map_size;
 	s->sampling = (uint32_t)c->flows_sampling;
 	s->include = c->flows_include;
-	s->attach_mode = strcmp(c->flows_attach, "tcx") == 0 ? 1 : strcmp(c->flows_attach, "clsact") == 0 ? 2 : 0;
+	if (strcmp(c->flows_attach, "tcx") == 0)
+		s->attach_mode = 1;
+	else if (strcmp(c->flows_attach, "clsact") == 0)
+		s->attach_mode = 2;
 	s->exclude = c->flows_exclude;
 	s->last_collect_ns = nr_now_ns();
 	s->ncpus = libbpf_num_possible_cpus();

@@ -246,11 +246,6 @@ static void scan(struct nr_netns_watch *w)
 	}
 }
 
-void nr_netns_rescan(struct nr_netns_watch *w)
-{
-	scan(w);
-}
-
 static void watch_run_netns(struct nr_netns_watch *w);
 
 static void on_timer(struct nr_daemon *d, int fd, uint32_t events, void *data)

@@ -45,9 +45,6 @@ int nr_netns_watch_new(struct nr_daemon *d, const char *filter, int64_t rescan_n
 /* Calls ops->removed for every namespace still known, then frees. Accepts NULL. */
 void nr_netns_watch_free(struct nr_netns_watch *w);
 
-/* Rescans now (e.g. after a hint that namespaces changed). */
-void nr_netns_rescan(struct nr_netns_watch *w);
-
 /* Creates a socket inside @ns (SOCK_CLOEXEC is added). Returns the fd or -errno. */
 int nr_netns_socket(const struct nr_netns *ns, int domain, int type, int protocol);
 

@@ -85,11 +85,20 @@ struct ovf_prev {
 	uint64_t packets, bytes;
 };
 
+enum { F4, FALL };
+
 struct fl_src {
 	struct nr_daemon *d;
 	struct flows_bpf *skel; /* owns the shared maps */
 	uint64_t next_id;
-	int outer_fd, inner[2], active;
+	/* The flow maps, [F4] IPv4 (struct nr_flow_key4) and [FALL] the rest (struct
+	 * nr_flow_key): each an outer one-slot map and two inner maps, inner[active] in the
+	 * slot. */
+	struct fl_maps {
+		int outer_fd, inner[2];
+		size_t key_size;
+	} maps[2];
+	int active;
 	int ncpus;
 	uint32_t max_entries, sampling;
 	int timer_fd, tick_fd;
@@ -101,7 +110,7 @@ struct fl_src {
 	bool stopping;
 	int attach_mode; /* 0 auto, 1 tcx, 2 clsact */
 	/* collection buffers */
-	struct nr_flow_key *keys;
+	void *keys; /* BATCH keys of either flow map */
 	void *vals; /* BATCH * ncpus values, each rounded up to 8 bytes */
 	size_t val_stride;
 	struct ovf_prev *ovf;
@@ -400,7 +409,9 @@ static struct flows_bpf *load_copy(struct fl_src *s, uint64_t id)
 		return NULL;
 	k->rodata->sampling = s->sampling;
 	k->rodata->netns_id = id;
-	r = bpf_map__reuse_fd(k->maps.flows_outer, s->outer_fd);
+	r = bpf_map__reuse_fd(k->maps.flows_outer, s->maps[FALL].outer_fd);
+	if (!r)
+		r = bpf_map__reuse_fd(k->maps.flows_outer4, s->maps[F4].outer_fd);
 	if (!r)
 		r = bpf_map__reuse_fd(k->maps.flows_ovf, bpf_map__fd(s->skel->maps.flows_ovf));
 	if (!r)
@@ -594,8 +605,40 @@ static void wait_for_room(struct fl_src *s, uint32_t rows)
 }
 
 /* Reads and empties a flow map no program can reach any more. */
-static void drain(struct fl_src *s, int fd, int64_t mono_to_real)
+/* The full key of an IPv4 one. */
+static void key_from4(const struct nr_flow_key4 *k4, struct nr_flow_key *k)
 {
+	memset(k, 0, sizeof(*k));
+	k->netns_id = k4->netns_id;
+	k->ifindex = k4->ifindex;
+	k->egress = k4->egress;
+	k->family = 4;
+	k->proto = k4->proto;
+	k->icmp_type = k4->icmp_type;
+	k->icmp_code = k4->icmp_code;
+	k->ethertype = 0x0800;
+	k->sport = k4->sport;
+	k->dport = k4->dport;
+	memcpy(k->src, k4->src, 4);
+	memcpy(k->dst, k4->dst, 4);
+}
+
+/* One flow map entry (its key as the map holds it) as a row. */
+static void emit_entry(struct fl_src *s, int fam, const void *key, const void *vals,
+		       int64_t mono_to_real)
+{
+	struct nr_flow_key k;
+
+	if (fam == F4)
+		key_from4(key, &k);
+	else
+		memcpy(&k, key, sizeof(k));
+	emit_flow(s, &k, vals, mono_to_real);
+}
+
+static void drain(struct fl_src *s, int fam, int fd, int64_t mono_to_real)
+{
+	size_t ksz = s->maps[fam].key_size;
 	uint32_t batch_token = 0;
 	bool first = true;
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -610,20 +653,21 @@ static void drain(struct fl_src *s, int fd, int64_t mono_to_real)
 		for (uint32_t i = 0; i < count; i++) {
 			if (i % 64 == 0)
 				wait_for_room(s, 64);
-			emit_flow(s, &s->keys[i], (char *)s->vals + (size_t)i * s->ncpus * s->val_stride,
-				  mono_to_real);
+			emit_entry(s, fam, (char *)s->keys + i * ksz,
+				   (char *)s->vals + (size_t)i * s->ncpus * s->val_stride,
+				   mono_to_real);
 		}
 		if (err == ENOENT)
 			return; /* done */
 		if (err) {
 			/* Should not happen; empty it key by key so nothing stays for later. */
-			struct nr_flow_key k;
+			struct nr_flow_key k; /* the larger of the two keys */
 
 			log_warn("flows: batch read of the flow map: %s; reading it key by key",
 				 strerror(err));
 			while (bpf_map_get_next_key(fd, NULL, &k) == 0) {
 				if (bpf_map_lookup_elem(fd, &k, s->vals) == 0)
-					emit_flow(s, &k, s->vals, mono_to_real);
+					emit_entry(s, fam, &k, s->vals, mono_to_real);
 				bpf_map_delete_elem(fd, &k);
 			}
 			return;
@@ -763,13 +807,23 @@ static void collect(struct fl_src *s)
 	int old = s->active, zero = 0;
 	int64_t now = nr_now_ns(), from = s->last_collect_ns;
 
-	if (bpf_map_update_elem(s->outer_fd, &zero, &s->inner[!old], BPF_ANY) < 0) {
-		log_error("flows: cannot swap the flow maps: %m");
-		return;
-	}
+	/* Both swaps, then one grace period: a packet counted in between lands in a map of
+	 * either set, and each set is drained whole once no program can reach it. */
+	for (int f = 0; f < 2; f++)
+		if (bpf_map_update_elem(s->maps[f].outer_fd, &zero, &s->maps[f].inner[!old],
+					BPF_ANY) < 0) {
+			log_error("flows: cannot swap the flow maps: %m");
+			if (f == 0)
+				return;
+			/* Cannot happen short of memory; put the first back so the sets agree. */
+			bpf_map_update_elem(s->maps[0].outer_fd, &zero, &s->maps[0].inner[old],
+					    BPF_ANY);
+			return;
+		}
 	s->active = !old;
 	grace_period();
-	drain(s, s->inner[old], mono_to_real_ns());
+	for (int f = 0; f < 2; f++)
+		drain(s, f, s->maps[f].inner[old], mono_to_real_ns());
 	collect_counters(s, from, now);
 	s->last_collect_ns = now;
 	/* Interfaces deleted since the last collection: their rows are out; forget them. */
@@ -836,12 +890,13 @@ void nr_flows_health(struct nr_daemon *d, void *state, int64_t now)
 	nr_daemon_health(d, NR_SRC_FLOWS, now, "lost_packets", (double)s->n_lost_pkts);
 }
 
-static int make_inner(struct fl_src *s)
+static int make_inner(struct fl_src *s, int fam)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o);
 
-	return bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "nr_flows", sizeof(struct nr_flow_key),
-			      sizeof(struct nr_flow_val), s->max_entries, &o);
+	return bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, fam == F4 ? "nr_flows4" : "nr_flows",
+			      (uint32_t)s->maps[fam].key_size, sizeof(struct nr_flow_val),
+			      s->max_entries, &o);
 }
 
 static int silent_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -861,7 +916,11 @@ int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 	if (!s)
 		return -ENOMEM;
 	s->d = d;
-	s->inner[0] = s->inner[1] = s->outer_fd = s->timer_fd = s->tick_fd = -1;
+	for (int f = 0; f < 2; f++)
+		s->maps[f].inner[0] = s->maps[f].inner[1] = s->maps[f].outer_fd = -1;
+	s->maps[F4].key_size = sizeof(struct nr_flow_key4);
+	s->maps[FALL].key_size = sizeof(struct nr_flow_key);
+	s->timer_fd = s->tick_fd = -1;
 	s->max_entries = (uint32_t)c->flows_map_size;
 	s->sampling = (uint32_t)c->flows_sampling;
 	s->include = c->flows_include;
@@ -877,7 +936,7 @@ int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 		goto fail;
 	}
 	s->val_stride = (sizeof(struct nr_flow_val) + 7) & ~(size_t)7;
-	s->keys = calloc(BATCH, sizeof(*s->keys));
+	s->keys = calloc(BATCH, sizeof(struct nr_flow_key));
 	s->vals = calloc((size_t)BATCH * s->ncpus, s->val_stride);
 	if (!s->keys || !s->vals) {
 		r = -ENOMEM;
@@ -893,26 +952,34 @@ int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 	s->skel->rodata->sampling = s->sampling;
 	/* The two flow maps, of the configured size, made here: the first one is also the
 	 * outer map's template (inner maps of a hash type must all be the same size). */
-	s->inner[0] = make_inner(s);
-	s->inner[1] = make_inner(s);
-	if (s->inner[0] < 0 || s->inner[1] < 0) {
-		r = -errno;
-		snprintf(why, whylen, "cannot create the flow maps: %s", strerror(-r));
-		goto fail;
-	}
-	r = bpf_map__set_inner_map_fd(s->skel->maps.flows_outer, s->inner[0]);
+	for (int f = 0; f < 2; f++)
+		for (int i = 0; i < 2; i++) {
+			s->maps[f].inner[i] = make_inner(s, f);
+			if (s->maps[f].inner[i] < 0) {
+				r = -errno;
+				snprintf(why, whylen, "cannot create the flow maps: %s",
+					 strerror(-r));
+				goto fail;
+			}
+		}
+	r = bpf_map__set_inner_map_fd(s->skel->maps.flows_outer4, s->maps[F4].inner[0]);
+	if (r == 0)
+		r = bpf_map__set_inner_map_fd(s->skel->maps.flows_outer, s->maps[FALL].inner[0]);
 	if (r == 0)
 		r = flows_bpf__load(s->skel);
 	if (r < 0) {
 		snprintf(why, whylen, "cannot load the BPF programs: %s", strerror(-r));
 		goto fail;
 	}
-	s->outer_fd = bpf_map__fd(s->skel->maps.flows_outer);
-	if (bpf_map_update_elem(s->outer_fd, &zero, &s->inner[0], BPF_ANY) < 0) {
-		r = -errno;
-		snprintf(why, whylen, "cannot install the flow map: %s", strerror(-r));
-		goto fail;
-	}
+	s->maps[F4].outer_fd = bpf_map__fd(s->skel->maps.flows_outer4);
+	s->maps[FALL].outer_fd = bpf_map__fd(s->skel->maps.flows_outer);
+	for (int f = 0; f < 2; f++)
+		if (bpf_map_update_elem(s->maps[f].outer_fd, &zero, &s->maps[f].inner[0],
+					BPF_ANY) < 0) {
+			r = -errno;
+			snprintf(why, whylen, "cannot install the flow map: %s", strerror(-r));
+			goto fail;
+		}
 	s->timer_fd = nr_daemon_timer(d, c->flows_interval_ns, on_collect, s);
 	s->tick_fd = nr_daemon_timer(d, NR_NS_PER_SEC, on_tick, s);
 	if (s->timer_fd < 0 || s->tick_fd < 0) {
@@ -945,11 +1012,12 @@ void nr_flows_stop(struct nr_daemon *d, void *state)
 		return;
 	s->stopping = true;
 	nr_netns_watch_free(s->watch); /* detaches every program */
-	if (s->skel && s->outer_fd >= 0 && s->inner[0] >= 0 && s->inner[1] >= 0) {
+	if (s->skel && s->maps[F4].outer_fd >= 0 && s->maps[FALL].outer_fd >= 0) {
 		/* The last counts: no program runs any more (detached), so both maps drain. */
 		grace_period();
-		drain(s, s->inner[s->active], mono_to_real_ns());
-		drain(s, s->inner[!s->active], mono_to_real_ns());
+		for (int f = 0; f < 2; f++)
+			for (int i = 0; i < 2; i++)
+				drain(s, f, s->maps[f].inner[i], mono_to_real_ns());
 		collect_counters(s, s->last_collect_ns, nr_now_ns());
 		nr_flows_health(d, s, nr_now_ns());
 		log_info("flows: %llu rows recorded", (unsigned long long)s->n_rows);
@@ -960,9 +1028,10 @@ void nr_flows_stop(struct nr_daemon *d, void *state)
 		s->list = n->next;
 		ns_free(n);
 	}
-	for (int i = 0; i < 2; i++)
-		if (s->inner[i] >= 0)
-			close(s->inner[i]);
+	for (int f = 0; f < 2; f++)
+		for (int i = 0; i < 2; i++)
+			if (s->maps[f].inner[i] >= 0)
+				close(s->maps[f].inner[i]);
 	if (s->timer_fd >= 0) {
 		nr_daemon_unwatch(d, s->timer_fd);
 		close(s->timer_fd);

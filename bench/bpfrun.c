@@ -4,6 +4,7 @@
  *
  *   bench-bpfrun [--repeat N] [--flows N] [--map-size N] OBJ.bpf.o PROG...
  *   bench-bpfrun --enable-stats
+ *   bench-bpfrun --attach-null IFNAME...
  *
  * Loads OBJ (for each map-in-map, such as the flow source's, it creates and installs an inner
  * map, as netrecd does), then for each PROG and for a null program (one instruction: "next") runs
@@ -17,9 +18,15 @@
  * long as it runs, prints "stats on" and waits for a signal. It is the way to see what the
  * programs cost on real traffic; the statistics cost two clock reads per run themselves, and
  * go off again when this process ends (the kernel counts holders; no sysctl is written).
+ *
+ * --attach-null attaches the null program with tcx to ingress and egress of each IFNAME (in
+ * the current namespace), prints "attached" and waits for a signal; the links go with the
+ * process. It measures what the hook itself costs real traffic, next to the flow programs.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +42,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench-bpfrun [--repeat N] [--flows N] [--map-size N] OBJ PROG...\n"
-		   "       bench-bpfrun --enable-stats\n");
+		   "       bench-bpfrun --enable-stats\n"
+		   "       bench-bpfrun --attach-null IFNAME...\n");
 }
 
 /* Ethernet, IPv4 (20 bytes), UDP (8), 18 bytes of payload: a 64-byte frame less its FCS. */
@@ -97,10 +105,12 @@ int main(int argc, char **argv)
 		{ "flows", required_argument, NULL, 'f' },
 		{ "map-size", required_argument, NULL, 'm' },
 		{ "enable-stats", no_argument, NULL, 's' },
+		{ "attach-null", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	uint64_t repeat = 200000, flows = 64, map_size = 65536;
+	bool attach_null = false;
 	struct bpf_object *obj;
 	struct bpf_map *m;
 	int c, nullfd;
@@ -131,6 +141,9 @@ int main(int argc, char **argv)
 			pause();
 			return 0;
 		}
+		case 'a':
+			attach_null = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -138,6 +151,26 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (attach_null) {
+		int fd = null_prog();
+
+		if (fd < 0)
+			bench_die("null program");
+		for (int i = optind; i < argc; i++) {
+			unsigned ifindex = if_nametoindex(argv[i]);
+
+			if (!ifindex)
+				bench_die(argv[i]);
+			/* 46, 47: BPF_TCX_INGRESS, BPF_TCX_EGRESS (Debian's headers predate them). */
+			if (bpf_link_create(fd, (int)ifindex, 46, NULL) < 0 ||
+			    bpf_link_create(fd, (int)ifindex, 47, NULL) < 0)
+				bench_die("tcx attach");
+		}
+		printf("bench-bpfrun: attached\n");
+		fflush(stdout);
+		pause();
+		return 0;
 	}
 	if (argc - optind < 2) {
 		usage(stderr);

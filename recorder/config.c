@@ -35,6 +35,9 @@ void nr_config_init(struct nr_config *c)
 	c->flows_include = strdup("*");
 	c->flows_exclude = strdup("");
 	c->flows_attach = strdup("auto");
+	c->sk_interval_ns = 10 * NR_NS_PER_SEC;
+	c->sk_rcvbuf = 32ULL << 20;
+	c->sk_owners = 65536;
 	c->log_level = NR_LOG_INFO;
 	c->health_ns = 10 * NR_NS_PER_SEC;
 	c->synthetic_seed = 1;
@@ -288,6 +291,23 @@ int nr_config_set(struct nr_config *c, const char *key, const char *v, char *err
 		expect = "auto, tcx or clsact";
 		if (strcmp(v, "auto") == 0 || strcmp(v, "tcx") == 0 || strcmp(v, "clsact") == 0)
 			r = set_str(&c->flows_attach, v);
+	} else if (strcmp(key, "sockets-interval") == 0) {
+		expect = "a duration from 100ms to 10m";
+		r = nr_duration_parse(v, &d);
+		if (r == 0 && (d < 100 * NR_NS_PER_MS || d > 600 * NR_NS_PER_SEC))
+			r = -EINVAL;
+		if (r == 0)
+			c->sk_interval_ns = d;
+	} else if (strcmp(key, "sockets-rcvbuf") == 0) {
+		expect = "a size from 4K to 2G (e.g. 32M)";
+		r = nr_size_parse(v, &u);
+		if (r == 0 && (u < 4096 || u > (2ULL << 30)))
+			r = -EINVAL;
+		if (r == 0)
+			c->sk_rcvbuf = u;
+	} else if (strcmp(key, "sockets-owners") == 0) {
+		expect = "a number of sockets from 1024 to 16777216";
+		r = parse_u64(v, 1024, 16777216, &c->sk_owners);
 	} else if (strcmp(key, "log-level") == 0) {
 		expect = "error, warn, info or debug";
 		r = nr_log_level_parse(v, &c->log_level);
@@ -419,6 +439,10 @@ static void usage(FILE *f)
 	      "      --flows-include PATS  interfaces to record, fnmatch patterns (default *)\n"
 	      "      --flows-exclude PATS  interfaces not to record (default none)\n"
 	      "      --flows-attach MODE   auto (tcx, else clsact), tcx or clsact (default auto)\n"
+	      "      --sockets-interval DUR  how often sockets are sampled (default 10s)\n"
+	      "      --sockets-rcvbuf SIZE close notification socket receive buffer (default 32M)\n"
+	      "      --sockets-owners N    sockets whose creating process the kernel map holds\n"
+	      "                            until netrecd reads it (default 65536)\n"
 	      "      --log-level LEVEL     error, warn, info, debug (default info)\n"
 	      "      --duration DUR        stop after this long (default: run until signalled)\n"
 	      "      --synthetic RATE      generate synthetic rows at RATE rows/s (tests, benchmarks)\n"
@@ -456,6 +480,9 @@ int nr_config_parse_args(struct nr_config *c, int argc, char **argv, char *err, 
 		{ "flows-include", required_argument, NULL, 0 },
 		{ "flows-exclude", required_argument, NULL, 0 },
 		{ "flows-attach", required_argument, NULL, 0 },
+		{ "sockets-interval", required_argument, NULL, 0 },
+		{ "sockets-rcvbuf", required_argument, NULL, 0 },
+		{ "sockets-owners", required_argument, NULL, 0 },
 		{ "log-level", required_argument, NULL, 0 },
 		{ "duration", required_argument, NULL, 0 },
 		{ "synthetic", required_argument, NULL, 0 },

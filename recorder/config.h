@@ -52,6 +52,9 @@ struct nr_config {
 	uint64_t flows_sampling; /* 1 in N packets; 1: all */
 	char *flows_include, *flows_exclude; /* comma-separated fnmatch patterns on ifname */
 	char *flows_attach; /* "auto", "tcx" or "clsact" */
+	int64_t sk_interval_ns; /* socket samples */
+	uint64_t sk_rcvbuf; /* bytes, close notification socket */
+	uint64_t sk_owners; /* entries of the BPF socket-creator map */
 	enum nr_log_level log_level;
 	int64_t duration_ns; /* 0: until signalled */
 	uint64_t synthetic_rate; /* rows per second; 0: off */

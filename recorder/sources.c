@@ -20,7 +20,8 @@ const struct nr_source_desc nr_sources[] = {
 	{ "flows", NR_SOURCE_FLOWS, NR_SRC_FLOWS, nr_flows_start, nr_flows_stop, nr_flows_health },
 	{ "conntrack", NR_SOURCE_CONNTRACK, NR_SRC_CONNTRACK, nr_conntrack_start, nr_conntrack_stop,
 	  nr_conntrack_health },
-	{ "sockets", NR_SOURCE_SOCKETS, NR_SRC_SOCKETS, not_built, NULL },
+	{ "sockets", NR_SOURCE_SOCKETS, NR_SRC_SOCKETS, nr_sockets_start, nr_sockets_stop,
+	  nr_sockets_health },
 	{ "topology", NR_SOURCE_TOPOLOGY, NR_SRC_TOPOLOGY, not_built, NULL },
 };
 const size_t nr_sources_count = sizeof(nr_sources) / sizeof(nr_sources[0]);

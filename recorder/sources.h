@@ -36,6 +36,9 @@ void nr_flows_health(struct nr_daemon *d, void *state, int64_t now);
 int nr_conntrack_start(struct nr_daemon *d, void **ret_state, char *why, size_t whylen);
 void nr_conntrack_stop(struct nr_daemon *d, void *state);
 void nr_conntrack_health(struct nr_daemon *d, void *state, int64_t now);
+int nr_sockets_start(struct nr_daemon *d, void **ret_state, char *why, size_t whylen);
+void nr_sockets_stop(struct nr_daemon *d, void *state);
+void nr_sockets_health(struct nr_daemon *d, void *state, int64_t now);
 
 /* The synthetic source: rows for every table at the configured rate (tests, benchmarks). */
 extern const struct nr_source_desc nr_source_synthetic;

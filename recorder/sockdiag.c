@@ -121,7 +121,11 @@ int nr_diag_parse(const struct nlmsghdr *nlh, uint8_t proto, struct nr_diag_sock
 		memset(&ti, 0, sizeof(ti));
 		memcpy(&ti, mnl_attr_get_payload(at.info), len);
 		d->has_info = true;
+		/* Payload bytes sent, each counted once: tcpi_bytes_sent counts retransmitted
+		 * bytes again. What the application wrote and the kernel sent. */
 		d->bytes_sent = TI_FIELD(&ti, len, tcpi_bytes_sent);
+		if (d->bytes_sent >= 0 && TI_FIELD(&ti, len, tcpi_bytes_retrans) >= 0)
+			d->bytes_sent -= (int64_t)ti.tcpi_bytes_retrans;
 		d->bytes_received = TI_FIELD(&ti, len, tcpi_bytes_received);
 		d->segs_out = TI_FIELD(&ti, len, tcpi_segs_out);
 		d->segs_in = TI_FIELD(&ti, len, tcpi_segs_in);

@@ -32,7 +32,9 @@ enum {
 };
 
 /* One socket as sock_diag describes it. Counters are -1 when the message had no tcp_info
- * (UDP) or a tcp_info too short to hold them (an older kernel). */
+ * (UDP) or a tcp_info too short to hold them (an older kernel). bytes_sent is payload sent
+ * at least once (tcpi_bytes_sent - tcpi_bytes_retrans); bytes_received is
+ * tcpi_bytes_received, which counts the peer's FIN as one byte. */
 struct nr_diag_sock {
 	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
 	uint8_t state; /* NR_TCP_*; UDP uses ESTABLISHED (connected) and CLOSE */

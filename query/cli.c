@@ -27,6 +27,23 @@ int nr_cli_error(const char *fmt, ...)
 	return NR_EXIT_ERROR;
 }
 
+int nr_cli_parse_count(const char *s, unsigned long max, unsigned long *ret)
+{
+	unsigned long v = 0;
+
+	if (!s[0] || strlen(s) > 10)
+		return -EINVAL;
+	for (size_t i = 0; s[i]; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v < 1 || v > max)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
 int nr_cli_output_error(int r)
 {
 	/* The reader went away (netrec ... | head): not an error worth a message. */
@@ -218,13 +235,17 @@ static const struct nr_filter_cols filter_cols[] = {
 	  .dport = { "orig_dport", "reply_sport" },
 	  .proto = "proto",
 	  .event = "event" },
-	/* sockets.direction is in/out/local (who connected), not a TC hook: no "dir". */
+	/* sockets.direction is in/out/local (who connected), not a TC hook: "direction", not
+	 * "dir". */
 	{ .table = "sockets",
 	  .src = { "src" },
 	  .dst = { "dst" },
 	  .sport = { "sport" },
 	  .dport = { "dport" },
-	  .proto = "proto" },
+	  .proto = "proto",
+	  .sockdir = "direction",
+	  .pid = "pid",
+	  .comm = "comm" },
 };
 
 const struct nr_filter_cols *nr_cli_filter_cols(const char *table)
@@ -310,11 +331,18 @@ static void usage(FILE *f)
 	      "  flows [FILTER]       flow rows in the range, oldest first\n"
 	      "  top [--by bytes|packets|flows] [--group src|dst|pair|sport|dport|proto|iface]\n"
 	      "      [-n N] [FILTER]  top talkers (default: by bytes, per pair, 10); each flow\n"
-	      "                       counts once however many interfaces it crossed\n\n"
+	      "                       counts once however many interfaces it crossed\n"
+	      "  sockets [FILTER]     connections (sockets) seen in the range, oldest first, with\n"
+	      "                       their process, state and latest counters\n"
+	      "  retrans [-n N] [FILTER]\n"
+	      "                       the N connections with the most retransmissions (default 10)\n"
+	      "  rtt [-n N] [FILTER]  the N connections with the longest round-trip time\n"
+	      "                       (default 10)\n\n"
 	      "TIME: 2026-11-22T03:10:00Z, 2026-11-22 03:10 (local), 1700000000 (epoch s),\n"
 	      "      now, 90s ago, 15m ago, 2h ago, 3d ago, today, yesterday, yesterday 03:00\n"
 	      "FILTER: [src|dst] host ADDR, [src|dst] net CIDR, [src|dst] port N, proto NAME,\n"
 	      "        iface NAME, dir ingress|egress, event new|update|destroy|dump,\n"
+	      "        direction in|out|local, pid N, comm NAME,\n"
 	      "        joined with and, or, not and parentheses\n"
 	      "Exit status: 0 ok, 1 error, 2 bad usage, 3 some partitions unreadable (warned).\n"
 	      "See netrec(1) and docs/query.md.\n",
@@ -333,6 +361,9 @@ static const struct {
 	{ "nat", nr_cmd_nat },
 	{ "flows", nr_cmd_flows },
 	{ "top", nr_cmd_top },
+	{ "sockets", nr_cmd_sockets },
+	{ "retrans", nr_cmd_retrans },
+	{ "rtt", nr_cmd_rtt },
 };
 
 int nr_cli_main(int argc, char **argv)

@@ -42,6 +42,8 @@ int nr_cli_main(int argc, char **argv);
 int nr_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* For a failed write of results: quiet success on EPIPE (a closed pipe), else an error. */
 int nr_cli_output_error(int r);
+/* A count for -n: decimal digits only, 1 to @max. Returns 0 or -EINVAL. */
+int nr_cli_parse_count(const char *s, unsigned long max, unsigned long *ret);
 int nr_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Opens the catalog over the chosen partitions and time range. Returns 0 or an exit status. */
@@ -102,3 +104,12 @@ int nr_cmd_conntrack(struct nr_cli *cli, int argc, char **argv);
 int nr_cmd_nat(struct nr_cli *cli, int argc, char **argv);
 int nr_cmd_flows(struct nr_cli *cli, int argc, char **argv);
 int nr_cmd_top(struct nr_cli *cli, int argc, char **argv);
+int nr_cmd_sockets(struct nr_cli *cli, int argc, char **argv);
+int nr_cmd_retrans(struct nr_cli *cli, int argc, char **argv);
+int nr_cmd_rtt(struct nr_cli *cli, int argc, char **argv);
+
+/* The SQL that sockets, retrans or rtt (@cmd) runs over the sockets rows matching @where, with
+ * @cli's format, showing @n lines (retrans, rtt): for tests of its plan. NULL for another
+ * @cmd or without memory; free with sqlite3_free(). */
+char *nr_sockets_report_sql(const struct nr_cli *cli, const char *cmd, const char *where,
+			    unsigned long n);

@@ -591,24 +591,6 @@ static int top_write(struct nr_cli *cli, struct top_run *t)
 	return r < 0 ? nr_cli_output_error(r) : 0;
 }
 
-/* Decimal 1..TOP_MAX_N, digits only. */
-static int parse_n(const char *s, unsigned long *ret)
-{
-	unsigned long v = 0;
-
-	if (!s[0] || strlen(s) > 10)
-		return -EINVAL;
-	for (size_t i = 0; s[i]; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v < 1 || v > TOP_MAX_N)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
 /* Option @name's value: "--by X", "--by=X" (or "-n N", "-nN" for @name "-n"). Returns the
  * value and moves *@i past it, or NULL if argv[*i] is not that option. *@missing is set when
  * the option is there without a value. */
@@ -677,7 +659,7 @@ static int top_parse(int argc, char **argv, struct top_opts *o, char **ret_words
 				return bad_value("--group", GROUPS_TEXT, v);
 			o->group = &top_groups[k];
 		} else if ((v = option_value(argc, argv, &i, "-n", &missing)) || missing) {
-			if (!v || parse_n(v, &o->n) < 0)
+			if (!v || nr_cli_parse_count(v, TOP_MAX_N, &o->n) < 0)
 				return bad_value("-n", "a number from 1 to " TOP_MAX_N_TEXT, v);
 		} else if (argv[i][0] == '-' && nwords == 0) {
 			return nr_cli_usage_error("top: unknown option '%s' (options: --by, --group, "

@@ -18,12 +18,16 @@
 
 /* Levels of "not" and "(" one filter may nest. */
 #define FILTER_MAX_DEPTH 64
-/* Linux interface names are at most IFNAMSIZ - 1 bytes. */
+/* Linux interface names are at most IFNAMSIZ - 1 bytes, process names TASK_COMM_LEN - 1. */
 #define FILTER_IFNAME_MAX 15
+#define FILTER_COMM_MAX 15
+/* pid_t is an int; the kernel's own limit (pid_max) is lower and may change. */
+#define FILTER_PID_MAX 2147483647
 /* How much of an offending word an error message quotes. */
 #define FILTER_QUOTE_MAX 48
 
-#define EXPECT_TERM "host, net, port, proto, iface, dir, event, src, dst, not or ("
+#define EXPECT_TERM                                                                           \
+	"host, net, port, proto, iface, dir, direction, event, pid, comm, src, dst, not or ("
 
 enum node_kind {
 	NODE_AND,
@@ -36,6 +40,9 @@ enum node_kind {
 	NODE_IFACE,
 	NODE_EVENT,
 	NODE_DIR,
+	NODE_SOCKDIR,
+	NODE_PID,
+	NODE_COMM,
 };
 
 enum node_dir {
@@ -54,8 +61,9 @@ struct node {
 	enum node_dir dir;
 	struct node **kids; /* AND, OR: two or more; NOT: one */
 	size_t nkids;
-	char *text; /* HOST: canonical address; NET: canonical prefix; IFACE, EVENT, DIR: name */
-	int64_t num; /* PORT, PROTO */
+	char *text; /* HOST: canonical address; NET: canonical prefix; IFACE, EVENT, DIR, SOCKDIR,
+		     * COMM: name */
+	int64_t num; /* PORT, PROTO, PID */
 };
 
 struct nr_filter {
@@ -298,19 +306,20 @@ static const char *tail_text(const struct parser *p, char *buf)
 	return quote(buf, raw);
 }
 
-static int parse_port(const char *w, int64_t *ret)
+/* Decimal digits only, at most @maxdigits of them, from @min to @max: ports, pids. */
+static int parse_decimal(const char *w, size_t maxdigits, int64_t min, int64_t max, int64_t *ret)
 {
 	int64_t v = 0;
 	size_t i;
 
-	if (!w[0] || strlen(w) > 5)
+	if (!w[0] || strlen(w) > maxdigits)
 		return -EINVAL;
 	for (i = 0; w[i]; i++) {
 		if (w[i] < '0' || w[i] > '9')
 			return -EINVAL;
 		v = v * 10 + (w[i] - '0');
 	}
-	if (v > 65535)
+	if (v < min || v > max)
 		return -EINVAL;
 	*ret = v;
 	return 0;
@@ -327,6 +336,9 @@ static int parse_arg(struct parser *p, struct node *n, const char *kw)
 		[NODE_IFACE] = "an interface name (at most 15 characters)",
 		[NODE_EVENT] = "new, update, destroy or dump",
 		[NODE_DIR] = "ingress or egress",
+		[NODE_SOCKDIR] = "in, out or local",
+		[NODE_PID] = "a process id (a number from 1 to 2147483647)",
+		[NODE_COMM] = "a process name (at most 15 characters)",
 	};
 	char q[FILTER_QUOTE_MAX + 4], text[NR_ADDR_STRLEN + 4];
 	const char *w = peek(p);
@@ -364,7 +376,9 @@ static int parse_arg(struct parser *p, struct node *n, const char *kw)
 		break;
 	}
 	case NODE_PORT:
-		if (parse_port(w, &n->num) < 0)
+	case NODE_PID:
+		if (n->kind == NODE_PORT ? parse_decimal(w, 5, 0, 65535, &n->num) < 0
+					 : parse_decimal(w, 10, 1, FILTER_PID_MAX, &n->num) < 0)
 			return set_err(p->err, p->errlen, "'%s' needs %s, got '%s'", kw,
 				       needs[n->kind], quote(q, w));
 		return 0;
@@ -376,17 +390,24 @@ static int parse_arg(struct parser *p, struct node *n, const char *kw)
 		n->num = r;
 		return 0;
 	case NODE_IFACE:
-		if (paren || strlen(w) > FILTER_IFNAME_MAX)
+	case NODE_COMM:
+		/* Compared as stored (case matters). A name with a blank or a parenthesis, such as
+		 * systemd's "(sd-pam)", cannot be given: the tokenizer splits there. */
+		if (paren || strlen(w) > (n->kind == NODE_IFACE ? FILTER_IFNAME_MAX : FILTER_COMM_MAX))
 			return set_err(p->err, p->errlen, "'%s' needs %s, got '%s'", kw,
 				       needs[n->kind], quote(q, w));
 		n->text = strdup(w);
 		break;
 	case NODE_EVENT:
-	case NODE_DIR: {
-		/* Conntrack events and flow directions as the recorder stores them: lower-case. */
+	case NODE_DIR:
+	case NODE_SOCKDIR: {
+		/* Conntrack events, flow directions (the TC hook) and socket directions (who
+		 * connected) as the recorder stores them: lower-case. */
 		static const char *const events[] = { "new", "update", "destroy", "dump", NULL };
 		static const char *const dirs[] = { "ingress", "egress", NULL };
-		const char *const *words = n->kind == NODE_EVENT ? events : dirs;
+		static const char *const sockdirs[] = { "in", "out", "local", NULL };
+		const char *const *words = n->kind == NODE_EVENT ? events
+					   : n->kind == NODE_DIR ? dirs : sockdirs;
 		size_t i;
 
 		for (i = 0; words[i]; i++)
@@ -414,7 +435,8 @@ static int parse_prim(struct parser *p, struct node **ret)
 		{ "host", NODE_HOST, true },   { "net", NODE_NET, true },
 		{ "port", NODE_PORT, true },   { "proto", NODE_PROTO, false },
 		{ "iface", NODE_IFACE, false }, { "event", NODE_EVENT, false },
-		{ "dir", NODE_DIR, false },
+		{ "dir", NODE_DIR, false },    { "direction", NODE_SOCKDIR, false },
+		{ "pid", NODE_PID, false },    { "comm", NODE_COMM, false },
 	};
 	char q[FILTER_QUOTE_MAX + 4], q2[FILTER_QUOTE_MAX + 4];
 	size_t start = p->pos, i;
@@ -689,7 +711,8 @@ static int not_applicable(const struct compiler *c, const struct node *n)
 	static const char *const kw[] = {
 		[NODE_HOST] = "host", [NODE_NET] = "net",     [NODE_PORT] = "port",
 		[NODE_PROTO] = "proto", [NODE_IFACE] = "iface",   [NODE_EVENT] = "event",
-		[NODE_DIR] = "dir",
+		[NODE_DIR] = "dir", [NODE_SOCKDIR] = "direction", [NODE_PID] = "pid",
+		[NODE_COMM] = "comm",
 	};
 	const char *dir = n->dir == DIR_SRC ? "src " : n->dir == DIR_DST ? "dst " : "";
 
@@ -754,16 +777,23 @@ static int compile_node(struct compiler *c, const struct node *n)
 	case NODE_IFACE:
 	case NODE_EVENT:
 	case NODE_DIR:
+	case NODE_SOCKDIR:
+	case NODE_PID:
+	case NODE_COMM:
 		col = n->kind == NODE_PROTO ? c->cols->proto :
 		      n->kind == NODE_IFACE ? c->cols->iface :
-		      n->kind == NODE_EVENT ? c->cols->event : c->cols->dir;
+		      n->kind == NODE_EVENT ? c->cols->event :
+		      n->kind == NODE_DIR ? c->cols->dir :
+		      n->kind == NODE_SOCKDIR ? c->cols->sockdir :
+		      n->kind == NODE_PID ? c->cols->pid : c->cols->comm;
 		if (!col || !col[0])
 			return not_applicable(c, n);
 		r = emit(c, col);
 		if (r >= 0)
 			r = emit(c, " = ?");
 		if (r >= 0)
-			r = emit_param(c, n->kind == NODE_PROTO ? NULL : n->text, n->num);
+			r = emit_param(c, n->kind == NODE_PROTO || n->kind == NODE_PID ? NULL : n->text,
+				       n->num);
 		return r;
 	}
 	return -EINVAL;

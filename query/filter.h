@@ -13,6 +13,9 @@
  *          | "iface" NAME
  *          | "event" NAME                       new, update, destroy, dump (conntrack)
  *          | "dir" NAME                         ingress, egress (flows)
+ *          | "direction" NAME                   in, out, local (sockets)
+ *          | "pid" NUMBER                       1..2147483647 (sockets)
+ *          | "comm" NAME                        a process name (sockets)
  *
  * Words may come as separate argv elements or in one string ("host 10.0.0.1 and port 53");
  * parentheses may touch words ("(host", "a)"). Keywords are case-insensitive. Addresses are
@@ -40,7 +43,10 @@ struct nr_filter_cols {
 	const char *proto; /* NULL: none */
 	const char *iface; /* NULL: none */
 	const char *event; /* NULL: none */
-	const char *dir; /* NULL: none */
+	const char *dir; /* NULL: none. A flow's TC hook: ingress, egress */
+	const char *sockdir; /* NULL: none. Who opened a socket: in, out, local */
+	const char *pid; /* NULL: none */
+	const char *comm; /* NULL: none */
 };
 
 struct nr_sql_param {
@@ -58,7 +64,7 @@ struct nr_sql_expr {
 /*
  * Parses @argc words. Returns 0 and *ret, or -EINVAL with a one-line message in @err that
  * names the offending word and says what was expected, e.g.
- *   "filter: unknown word 'hots' at word 1; expected host, net, port, proto, iface, dir, event, src, dst, not or ("
+ *   "filter: unknown word 'hots' at word 1; expected host, net, port, proto, iface, dir, direction, event, pid, comm, src, dst, not or ("
  *   "filter: 'port' needs a number from 0 to 65535, got '99999'"
  *   "filter: missing ')' after 'port 80'"
  * An empty filter (argc 0) is valid and matches everything. -ENOMEM on allocation failure.

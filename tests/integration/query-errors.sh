@@ -70,6 +70,15 @@ expect 2 "-n needs a number from 1 to" -d "$D" top --group src -n
 expect 2 "unknown option '--limit'" -d "$D" top --limit 5
 expect 2 "hots" -d "$D" top --by packets hots 10.0.0.1
 expect 2 "'dir' needs ingress or egress" -d "$D" top dir sideways
+expect 2 "hots" -d "$D" sockets hots 10.0.0.1
+expect 2 "sockets: unknown option '--bogus'" -d "$D" sockets --bogus
+expect 2 "'dir' does not apply to table sockets" -d "$D" sockets dir egress
+expect 2 "'direction' needs in, out or local" -d "$D" sockets direction ingress
+expect 2 "'pid' needs a process id" -d "$D" sockets pid 0
+expect 2 "'comm' needs a process name" -d "$D" sockets comm abcdefghijklmnop
+expect 2 "-n needs a number from 1 to" -d "$D" retrans -n 0
+expect 2 "-n needs a number from 1 to" -d "$D" rtt -n
+expect 2 "unknown option '--limit'" -d "$D" rtt --limit 5
 expect 1 "No such file" -d "$T/nowhere" info
 expect 1 "No such file" --db "$T/nowhere.db" info
 [ ! -e "$T/e.db" ] || fail "a failed export left a file"
@@ -96,6 +105,17 @@ assert_eq "$(q -d "$D" top --group proto | awk -F, '{ s += $3 } END { printf "%.
 	   icmp_code)")" "top --group proto bytes"
 [ "$(q -d "$D" top -n 3 | wc -l)" -eq 3 ] || fail "top -n 3 did not print 3 lines"
 ok "top -n 3 prints 3 lines"
+
+# The socket reports over the synthetic rows: one line per socket, and the retransmissions
+# ranked as SQL ranks the sockets' largest counts.
+assert_eq "$(q -d "$D" sockets | wc -l)" \
+	"$(q -d "$D" sql "SELECT count(*) FROM (SELECT DISTINCT netns, cookie FROM sockets)")" "sockets lines"
+assert_eq "$(q -d "$D" retrans -n 5 | cut -d, -f23 | tr '\n' ' ')" \
+	"$(q -d "$D" sql "SELECT max(retrans) AS r FROM sockets GROUP BY netns, cookie HAVING r > 0
+	   ORDER BY r DESC LIMIT 5" | tr '\n' ' ')" "retrans -n 5 counts"
+assert_eq "$(q -d "$D" rtt -n 5 | cut -d, -f24 | tr '\n' ' ')" \
+	"$(q -d "$D" sql "SELECT max(rtt_us) AS r FROM sockets GROUP BY netns, cookie HAVING r IS NOT NULL
+	   ORDER BY r DESC LIMIT 5" | tr '\n' ' ')" "rtt -n 5 max_rtt_us"
 
 # Damaged partitions next to good ones.
 good=$(ls "$D"/*.db | head -n 1)

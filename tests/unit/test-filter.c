@@ -40,6 +40,18 @@ static const struct nr_filter_cols conntrack_cols = {
 	.event = "event",
 };
 
+static const struct nr_filter_cols sockets_cols = {
+	.table = "sockets",
+	.src = { "src" },
+	.dst = { "dst" },
+	.sport = { "sport" },
+	.dport = { "dport" },
+	.proto = "proto",
+	.sockdir = "direction",
+	.pid = "pid",
+	.comm = "comm",
+};
+
 static const struct nr_filter_cols listeners_cols = {
 	.table = "listeners",
 	.src = { "address" },
@@ -214,6 +226,22 @@ static void test_sql_dir(void **state)
 		  "'ingress', 53, 53");
 }
 
+/* Sockets: who connected (in, out, local, like dir a fixed set), the owning process's id and
+ * name (compared as stored). */
+static void test_sql_sockets(void **state)
+{
+	check_sql_cols(&sockets_cols, "direction in", "direction = ?", "'in'");
+	check_sql_cols(&sockets_cols, "DIRECTION Out", "direction = ?", "'out'");
+	check_sql_cols(&sockets_cols, "direction local", "direction = ?", "'local'");
+	check_sql_cols(&sockets_cols, "pid 1234", "pid = ?", "1234");
+	check_sql_cols(&sockets_cols, "pid 0042", "pid = ?", "42");
+	check_sql_cols(&sockets_cols, "pid 2147483647", "pid = ?", "2147483647");
+	check_sql_cols(&sockets_cols, "comm Web", "comm = ?", "'Web'");
+	check_sql_cols(&sockets_cols, "host 10.0.0.1 and (comm curl or not direction in)",
+		       "((src = ? OR dst = ?) AND (comm = ? OR NOT coalesce(direction = ?, 0)))",
+		       "'10.0.0.1', '10.0.0.1', 'curl', 'in'");
+}
+
 static void test_sql_multi_columns(void **state)
 {
 	check_sql_cols(&conntrack_cols, "host 10.0.0.1",
@@ -307,7 +335,8 @@ static void check_parse_error(const char *filter, const char *want)
 	assert_null(strchr(err, '\n'));
 }
 
-#define EXPECT_TERM "expected host, net, port, proto, iface, dir, event, src, dst, not or ("
+#define EXPECT_TERM                                                                           \
+	"expected host, net, port, proto, iface, dir, direction, event, pid, comm, src, dst, not or ("
 
 static void test_parse_errors(void **state)
 {
@@ -374,6 +403,27 @@ static void test_parse_errors(void **state)
 			  "filter: 'src' at word 1 must be followed by host, net or port, got 'dir'");
 	check_parse_error("dir ingress egress", "filter: unexpected word 'egress' at word 3; "
 						"expected and, or or the end of the filter");
+	check_parse_error("direction", "filter: 'direction' needs in, out or local, got nothing");
+	check_parse_error("direction ingress",
+			  "filter: 'direction' needs in, out or local, got 'ingress'");
+	check_parse_error("pid", "filter: 'pid' needs a process id (a number from 1 to "
+				 "2147483647), got nothing");
+	check_parse_error("pid 0", "filter: 'pid' needs a process id (a number from 1 to "
+				   "2147483647), got '0'");
+	check_parse_error("pid 2147483648", "filter: 'pid' needs a process id (a number from 1 "
+					    "to 2147483647), got '2147483648'");
+	check_parse_error("pid 12345678901", "filter: 'pid' needs a process id (a number from 1 "
+					     "to 2147483647), got '12345678901'");
+	check_parse_error("pid -1", "filter: 'pid' needs a process id (a number from 1 to "
+				    "2147483647), got '-1'");
+	check_parse_error("comm", "filter: 'comm' needs a process name (at most 15 characters), "
+				  "got nothing");
+	check_parse_error("comm abcdefghijklmnop", "filter: 'comm' needs a process name (at most "
+						   "15 characters), got 'abcdefghijklmnop'");
+	check_parse_error("comm (sd-pam)", "filter: 'comm' needs a process name (at most 15 "
+					   "characters), got '('");
+	check_parse_error("src pid 1",
+			  "filter: 'src' at word 1 must be followed by host, net or port, got 'pid'");
 	check_parse_error("src event new",
 			  "filter: 'src' at word 1 must be followed by host, net or port, got 'event'");
 	check_parse_error("src proto tcp",
@@ -507,6 +557,13 @@ static void test_missing_columns(void **state)
 	check_compile_error(&conntrack_cols, "host 10.0.0.1 and dir ingress",
 			    "filter: 'dir' does not apply to table conntrack");
 	check_compile_error(&gaps_cols, "not dir egress", "filter: 'dir' does not apply to table gaps");
+	check_compile_error(&flows_cols, "pid 1", "filter: 'pid' does not apply to table flows");
+	check_compile_error(&conntrack_cols, "not comm sshd",
+			    "filter: 'comm' does not apply to table conntrack");
+	check_compile_error(&flows_cols, "direction in",
+			    "filter: 'direction' does not apply to table flows");
+	check_compile_error(&sockets_cols, "dir egress",
+			    "filter: 'dir' does not apply to table sockets");
 	check_compile_error(&unnamed, "src net 10.0.0.0/8 and dst net 10.0.0.0/8",
 			    "filter: 'dst net' does not apply to table (unnamed)");
 }
@@ -832,6 +889,7 @@ int main(void)
 		cmocka_unit_test(test_sql_logic),
 		cmocka_unit_test(test_sql_event),
 		cmocka_unit_test(test_sql_dir),
+		cmocka_unit_test(test_sql_sockets),
 		cmocka_unit_test(test_sql_multi_columns),
 		cmocka_unit_test(test_word_splitting),
 		cmocka_unit_test(test_empty),

@@ -86,6 +86,8 @@ static int attr_cb(const struct nlattr *a, void *data)
 int nr_diag_parse(const struct nlmsghdr *nlh, uint8_t proto, struct nr_diag_sock *d)
 {
 	const struct inet_diag_msg *m;
+	const struct nlattr *a;
+	const char *end;
 	struct attrs at = { 0 };
 	size_t alen;
 
@@ -97,7 +99,15 @@ int nr_diag_parse(const struct nlmsghdr *nlh, uint8_t proto, struct nr_diag_sock
 	m = mnl_nlmsg_get_payload(nlh);
 	if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)
 		return -EINVAL;
-	if (mnl_attr_parse(nlh, sizeof(*m), attr_cb, &at) < 0)
+	/* Not mnl_attr_parse(): it stops quietly at an attribute that runs past the end, and
+	 * walks to the aligned tail, up to 3 bytes past nlmsg_len. */
+	end = (const char *)nlh + nlh->nlmsg_len;
+	for (a = mnl_nlmsg_get_payload_offset(nlh, sizeof(*m));
+	     mnl_attr_ok(a, (int)(end - (const char *)a)); a = mnl_attr_next(a)) {
+		if (attr_cb(a, &at) < 0)
+			return -EINVAL;
+	}
+	if ((const char *)a < end)
 		return -EINVAL;
 	d->proto = at.proto ? mnl_attr_get_u8(at.proto) : proto;
 	if (d->proto != IPPROTO_TCP && d->proto != IPPROTO_UDP)
@@ -124,8 +134,11 @@ int nr_diag_parse(const struct nlmsghdr *nlh, uint8_t proto, struct nr_diag_sock
 		/* Payload bytes sent, each counted once: tcpi_bytes_sent counts retransmitted
 		 * bytes again. What the application wrote and the kernel sent. */
 		d->bytes_sent = TI_FIELD(&ti, len, tcpi_bytes_sent);
-		if (d->bytes_sent >= 0 && TI_FIELD(&ti, len, tcpi_bytes_retrans) >= 0)
+		if (d->bytes_sent >= 0 && TI_FIELD(&ti, len, tcpi_bytes_retrans) >= 0) {
 			d->bytes_sent -= (int64_t)ti.tcpi_bytes_retrans;
+			if (d->bytes_sent < 0)
+				d->bytes_sent = -1; /* nonsense: unknown */
+		}
 		d->bytes_received = TI_FIELD(&ti, len, tcpi_bytes_received);
 		d->segs_out = TI_FIELD(&ti, len, tcpi_segs_out);
 		d->segs_in = TI_FIELD(&ti, len, tcpi_segs_in);

@@ -56,8 +56,9 @@ echo "=== fuzz: meson setup (clang, ${fuzz_secs}s per target)"
 if CC=clang meson setup "$fdir" "$src" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
 	-Dc_args=-fsanitize=fuzzer-no-link --buildtype=debugoptimized >"$out/fuzz-setup.log" 2>&1 &&
 	ninja -C "$fdir" tests/fuzz/fuzz-time tests/fuzz/fuzz-filter tests/fuzz/fuzz-config \
-		tests/fuzz/fuzz-output tests/fuzz/fuzz-conntrack >"$out/fuzz-build.log" 2>&1; then
-	for t in time filter config output conntrack; do
+		tests/fuzz/fuzz-output tests/fuzz/fuzz-conntrack tests/fuzz/fuzz-sockdiag \
+		>"$out/fuzz-build.log" 2>&1; then
+	for t in time filter config output conntrack sockdiag; do
 		work="$fdir/corpus-$t"
 		rm -rf "$work"
 		cp -r "$src/tests/fuzz/corpus/$t" "$work"

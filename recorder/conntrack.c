@@ -538,7 +538,7 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
  * another try after RESYNC_MIN_NS. */
 static void dump_failed(struct ct_ns *n, const char *why)
 {
-	char reason[80];
+	char reason[160];
 
 	log_warn("conntrack: %s: table dump (%s) cut short: %s", n->label, n->dump_reason, why);
 	snprintf(reason, sizeof(reason), "table dump (%s) cut short: %s", n->dump_reason, why);

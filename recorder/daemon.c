@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -77,6 +78,16 @@ void nr_daemon_gap(struct nr_daemon *d, enum nr_source_id src, int64_t from, int
 void nr_daemon_kick(struct nr_daemon *d)
 {
 	nr_queue_kick(d->q);
+}
+
+void nr_daemon_wait_room(struct nr_daemon *d, size_t rows)
+{
+	struct timespec ts = { 0, 2 * 1000 * 1000 };
+
+	for (int i = 0; i < 2500 && nr_queue_room(d->q) < rows; i++) {
+		nr_queue_kick(d->q);
+		nanosleep(&ts, NULL);
+	}
 }
 
 int nr_daemon_watch(struct nr_daemon *d, int fd, nr_io_cb cb, void *data)

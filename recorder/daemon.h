@@ -31,6 +31,10 @@ int nr_daemon_emit(struct nr_daemon *d, const struct nr_record *r);
 size_t nr_daemon_queue_room(struct nr_daemon *d);
 /* Wakes the writer now (a source that waits for room calls it). */
 void nr_daemon_kick(struct nr_daemon *d);
+/* Waits (2 ms at a time, 5 s at most) until the queue has room for @rows: for a source
+ * that must hand over many rows at once and whose input can wait (a drained flow map, a
+ * socket sample), instead of losing rows to a full queue. Blocks the loop meanwhile. */
+void nr_daemon_wait_room(struct nr_daemon *d, size_t rows);
 
 /* Hands a gaps row from @src to the writer: [from, to], why, and how much was lost
  * (NR_NONE: unknown). */

@@ -591,19 +591,6 @@ static void emit_flow(struct fl_src *s, const struct nr_flow_key *k, const void 
 		s->n_rows++;
 }
 
-/* A full flow map is tens of thousands of rows at once, more than the queue may have room
- * for. The map must be empty before it is swapped in again, so the drain waits for the writer
- * (a few milliseconds at a time, 5 s at most) instead of dropping rows to a full queue. */
-static void wait_for_room(struct fl_src *s, uint32_t rows)
-{
-	struct timespec ts = { 0, 2 * 1000 * 1000 };
-
-	for (int i = 0; i < 2500 && nr_daemon_queue_room(s->d) < rows; i++) {
-		nr_daemon_kick(s->d);
-		nanosleep(&ts, NULL);
-	}
-}
-
 /* Reads and empties a flow map no program can reach any more. */
 /* The full key of an IPv4 one. */
 static void key_from4(const struct nr_flow_key4 *k4, struct nr_flow_key *k)
@@ -651,8 +638,11 @@ static void drain(struct fl_src *s, int fam, int fd, int64_t mono_to_real)
 
 		first = false;
 		for (uint32_t i = 0; i < count; i++) {
+			/* A full map is tens of thousands of rows at once, more than the queue
+			 * may have room for; the map must be empty before it is swapped in
+			 * again, so this waits for the writer instead of dropping rows. */
 			if (i % 64 == 0)
-				wait_for_room(s, 64);
+				nr_daemon_wait_room(s->d, 64);
 			emit_entry(s, fam, (char *)s->keys + i * ksz,
 				   (char *)s->vals + (size_t)i * s->ncpus * s->val_stride,
 				   mono_to_real);
@@ -899,13 +889,6 @@ static int make_inner(struct fl_src *s, int fam)
 			      s->max_entries, &o);
 }
 
-static int silent_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_WARN && nr_log_get_level() >= NR_LOG_DEBUG)
-		return vfprintf(stderr, fmt, ap);
-	return 0;
-}
-
 int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 {
 	const struct nr_config *c = nr_daemon_config(d);
@@ -942,7 +925,7 @@ int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 		r = -ENOMEM;
 		goto fail;
 	}
-	libbpf_set_print(silent_libbpf);
+	nr_sources_libbpf_quiet();
 	s->skel = flows_bpf__open();
 	if (!s->skel) {
 		r = -errno;

@@ -131,6 +131,7 @@ struct sk_src {
 	struct iovec iov[EV_BATCH];
 	struct sockaddr_nl from[EV_BATCH];
 	char (*bufs)[EV_MSG_SIZE];
+	uint64_t emitted;
 	int64_t no_pid; /* rows written without a process since the last gaps row */
 	int64_t no_pid_since;
 	/* health */
@@ -674,6 +675,10 @@ static void emit_row(struct sk_src *s, const char *kind, uint64_t netns, const s
 	k->rtt_us = d->rtt_us;
 	k->rttvar_us = d->rttvar_us;
 	k->cwnd = d->cwnd;
+	/* A first sample of a busy host is as many rows as it has connections: the dump is
+	 * done, so waiting for the writer costs nothing but time. */
+	if (++s->emitted % 64 == 0)
+		nr_daemon_wait_room(s->d, 64);
 	if (o->pid == NR_NONE) {
 		if (!s->no_pid)
 			s->no_pid_since = now;
@@ -900,6 +905,7 @@ static void sample(struct sk_src *s)
 	int64_t t0 = nr_mono_ns(), now;
 	struct want *w = NULL;
 	size_t nw = 0, cap = 0;
+	uint64_t rows0 = s->n_open + s->n_sample;
 
 	s->round++;
 	for (struct sk_ns *n = s->list; n; n = n->next) {
@@ -993,6 +999,9 @@ static void sample(struct sk_src *s)
 		}
 	no_pid_gap(s, now);
 	s->last_round_ns = nr_mono_ns() - t0;
+	log_debug("sockets: sample %u: %zu connections, %llu rows, %zu owners from /proc, %.1f ms",
+		  s->round, s->nconns, (unsigned long long)(s->n_open + s->n_sample - rows0), nw,
+		  (double)s->last_round_ns / NR_NS_PER_MS);
 }
 
 static void on_sample(struct nr_daemon *d, int fd, uint32_t events, void *data)
@@ -1084,13 +1093,6 @@ static const struct nr_netns_ops ns_ops = { ns_added, ns_removed };
 
 /* ---- source ---------------------------------------------------------------------------- */
 
-static int silent_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_WARN && nr_log_get_level() >= NR_LOG_DEBUG)
-		return vfprintf(stderr, fmt, ap);
-	return 0;
-}
-
 /* The cgroup v2 hierarchy's root, from /proc/self/mountinfo ("... - cgroup2 ..."). */
 static int cgroup2_root(void)
 {
@@ -1117,7 +1119,7 @@ static int owners_start(struct sk_src *s, uint32_t entries, char *why, size_t wh
 {
 	int cg, r;
 
-	libbpf_set_print(silent_libbpf);
+	nr_sources_libbpf_quiet();
 	s->skel = sockets_bpf__open();
 	if (!s->skel) {
 		snprintf(why, whylen, "cannot open the BPF object: %s", strerror(errno));

@@ -5,15 +5,33 @@
  * store instead of silently recording nothing.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 
+#include <bpf/libbpf.h>
+
 #include "config.h"
+#include "log.h"
 #include "sources.h"
 
 static int not_built(struct nr_daemon *d, void **ret_state, char *why, size_t whylen)
 {
 	snprintf(why, whylen, "not built into this version of netrecd");
 	return -EOPNOTSUPP;
+}
+
+/* libbpf's messages are for debugging: a failure is reported by the source, once. */
+__attribute__((format(printf, 2, 0))) static int libbpf_print(enum libbpf_print_level level,
+							       const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN && nr_log_get_level() >= NR_LOG_DEBUG)
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+void nr_sources_libbpf_quiet(void)
+{
+	libbpf_set_print(libbpf_print);
 }
 
 const struct nr_source_desc nr_sources[] = {

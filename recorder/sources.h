@@ -40,5 +40,8 @@ int nr_sockets_start(struct nr_daemon *d, void **ret_state, char *why, size_t wh
 void nr_sockets_stop(struct nr_daemon *d, void *state);
 void nr_sockets_health(struct nr_daemon *d, void *state, int64_t now);
 
+/* libbpf prints only at log-level debug (the BPF sources call it before loading). */
+void nr_sources_libbpf_quiet(void);
+
 /* The synthetic source: rows for every table at the configured rate (tests, benchmarks). */
 extern const struct nr_source_desc nr_source_synthetic;

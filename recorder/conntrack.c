@@ -37,14 +37,11 @@
 #include "daemon.h"
 #include "log.h"
 #include "netns.h"
+#include "nlmc.h"
 #include "nrtime.h"
 #include "sources.h"
 
-#ifndef SO_MEMINFO
-#define SO_MEMINFO 55
-#endif
 
-#define EV_BATCH 64 /* messages per recvmmsg */
 #define EV_MSG_SIZE 4096 /* one event: a few hundred bytes */
 #define EV_BUDGET 32 /* recvmmsg calls per wake-up, then the loop serves others */
 #define DUMP_BUF_SIZE 65536
@@ -110,11 +107,7 @@ struct ct_src {
 	uint64_t n_shed, n_pauses;
 	/* Totals, for health, including namespaces that are gone. */
 	uint64_t tot[NR_CT__COUNT], tot_overruns, tot_lost, tot_bad, tot_refused, n_gone;
-	/* recvmmsg buffers, shared: one namespace is read at a time. */
-	struct mmsghdr msgs[EV_BATCH];
-	struct iovec iov[EV_BATCH];
-	struct sockaddr_nl from[EV_BATCH];
-	char (*bufs)[EV_MSG_SIZE];
+	struct nr_nlmc mc; /* recvmmsg buffers, shared: one namespace is read at a time */
 	char *dump_buf;
 };
 
@@ -732,17 +725,6 @@ static const struct {
 };
 
 /* The kernel's count of messages it could not queue on the socket, or -1. */
-static int64_t sock_drops(int fd)
-{
-	uint32_t mem[SK_MEMINFO_VARS] = { 0 };
-	socklen_t len = sizeof(mem);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
-	    len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
-		return -1;
-	return mem[SK_MEMINFO_DROPS];
-}
-
 static void overrun_open(struct ct_ns *n)
 {
 	if (n->overrun)
@@ -781,7 +763,7 @@ static void overrun_close(struct ct_ns *n, uint64_t drops, int64_t now)
  * OVERRUN_MAX_NS. */
 static void overrun_check(struct ct_ns *n, int64_t now, bool final)
 {
-	int64_t drops = sock_drops(n->ev_fd);
+	int64_t drops = nr_sock_drops(n->ev_fd);
 
 	if (drops < 0)
 		return;
@@ -798,50 +780,40 @@ static void overrun_check(struct ct_ns *n, int64_t now, bool final)
 	n->tick_ns = now;
 }
 
+struct ev_batch {
+	struct ct_ns *n;
+	int64_t now; /* when the batch was read; 0 before its first message */
+};
+
+static void ev_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct ev_batch *b = data;
+
+	if (!b->now)
+		b->now = nr_now_ns();
+	handle_msg(b->n, nlh, false, b->now);
+}
+
 /* Reads up to @budget batches of events. Returns true once the socket is empty. */
 static bool ev_read(struct ct_ns *n, int budget)
 {
-	struct ct_src *s = n->src;
+	for (int i = 0; i < budget; i++) {
+		struct ev_batch b = { n, 0 };
+		int got = nr_nlmc_read(&n->src->mc, n->ev_fd, ev_msg, &b, &n->n_refused, &n->n_bad);
 
-	for (int b = 0; b < budget; b++) {
-		int got;
-		int64_t now;
-
-		for (int i = 0; i < EV_BATCH; i++)
-			s->msgs[i].msg_hdr.msg_namelen = sizeof(s->from[i]);
-		got = recvmmsg(n->ev_fd, s->msgs, EV_BATCH, MSG_DONTWAIT, NULL);
+		if (got == -ENOBUFS) {
+			overrun_open(n);
+			continue;
+		}
+		if (got == -EINTR)
+			continue;
 		if (got < 0) {
-			if (errno == ENOBUFS) {
-				overrun_open(n);
-				continue;
-			}
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				log_warn("conntrack: %s: recvmmsg: %m", n->label);
+			if (got != -EAGAIN)
+				log_warn("conntrack: %s: recvmmsg: %s", n->label, strerror(-got));
 			return true;
 		}
-		now = nr_now_ns();
-		for (int i = 0; i < got; i++) {
-			const struct nlmsghdr *nlh = s->iov[i].iov_base;
-			int len = (int)s->msgs[i].msg_len;
-
-			/* Events come from the kernel (port 0) to a multicast group. A unicast from
-			 * a process with CAP_NET_ADMIN in the namespace could otherwise forge rows. */
-			if (s->msgs[i].msg_hdr.msg_namelen != sizeof(s->from[i]) ||
-			    s->from[i].nl_pid != 0 || s->from[i].nl_groups == 0) {
-				n->n_refused++;
-				continue;
-			}
-			if (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				n->n_bad++;
-				continue;
-			}
-			for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
-				handle_msg(n, nlh, false, now);
-		}
 		if (!n->overrun)
-			n->ok_ns = now;
+			n->ok_ns = b.now ? b.now : nr_now_ns();
 	}
 	return false;
 }
@@ -897,7 +869,7 @@ static int open_events(struct ct_ns *n)
 		return r;
 	}
 	n->ev_fd = fd;
-	drops = sock_drops(fd);
+	drops = nr_sock_drops(fd);
 	n->drops = n->drops_tick = drops < 0 ? 0 : (uint64_t)drops;
 	return 0;
 fail:
@@ -1238,20 +1210,10 @@ int nr_conntrack_start(struct nr_daemon *d, void **ret, char *why, size_t whylen
 	s->force_events = c->ct_force_events;
 	s->max_rate = c->ct_max_rate;
 	s->dump_room = c->queue_size / 4 < DUMP_ROOM ? c->queue_size / 4 : DUMP_ROOM;
-	s->bufs = malloc(EV_BATCH * sizeof(*s->bufs));
 	s->dump_buf = malloc(DUMP_BUF_SIZE);
-	if (!s->bufs || !s->dump_buf) {
+	if (nr_nlmc_init(&s->mc, EV_MSG_SIZE) < 0 || !s->dump_buf) {
 		nr_conntrack_stop(d, s);
 		return -ENOMEM;
-	}
-	for (int i = 0; i < EV_BATCH; i++) {
-		s->iov[i] = (struct iovec){ s->bufs[i], EV_MSG_SIZE };
-		s->msgs[i].msg_hdr = (struct msghdr){
-			.msg_name = &s->from[i],
-			.msg_namelen = sizeof(s->from[i]),
-			.msg_iov = &s->iov[i],
-			.msg_iovlen = 1,
-		};
 	}
 	s->resume_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	r = s->resume_fd < 0 ? -errno : nr_daemon_watch(d, s->resume_fd, on_resume, s);
@@ -1325,7 +1287,7 @@ void nr_conntrack_stop(struct nr_daemon *d, void *state)
 			 (unsigned long long)s->tot[NR_CT_DESTROY], (unsigned long long)s->tot[NR_CT_DUMP],
 			 (unsigned long long)s->tot_overruns, (unsigned long long)s->tot_lost,
 			 (unsigned long long)s->n_shed);
-	free(s->bufs);
+	nr_nlmc_free(&s->mc);
 	free(s->dump_buf);
 	free(s);
 }

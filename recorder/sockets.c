@@ -45,20 +45,17 @@
 #include "daemon.h"
 #include "log.h"
 #include "netns.h"
+#include "nlmc.h"
 #include "nrtime.h"
 #include "sockdiag.h"
 #include "sockets.h"
 #include "sockets.skel.h"
 #include "sources.h"
 
-#ifndef SO_MEMINFO
-#define SO_MEMINFO 55
-#endif
 #ifndef BPF_CGROUP_INET_SOCK_CREATE
 #define BPF_CGROUP_INET_SOCK_CREATE 2
 #endif
 
-#define EV_BATCH 64
 #define EV_MSG_SIZE 8192 /* one notification: inet_diag_msg and tcp_info, under 1 KiB */
 #define EV_BUDGET 32
 #define DUMP_BUF_SIZE (64 * 1024)
@@ -127,10 +124,7 @@ struct sk_src {
 	struct conn **buckets;
 	size_t nbuckets, nconns;
 	char *dump_buf;
-	struct mmsghdr msgs[EV_BATCH];
-	struct iovec iov[EV_BATCH];
-	struct sockaddr_nl from[EV_BATCH];
-	char (*bufs)[EV_MSG_SIZE];
+	struct nr_nlmc mc; /* recvmmsg buffers, shared: one namespace is read at a time */
 	uint64_t emitted;
 	int64_t no_pid; /* rows written without a process since the last gaps row */
 	int64_t no_pid_since;
@@ -756,22 +750,11 @@ static void on_close(struct sk_ns *n, const struct nr_diag_sock *d, int64_t now)
 	emit_row(s, "close", n->inode, d, &o, dir, 0, now);
 }
 
-static int64_t sock_drops(int fd)
-{
-	uint32_t mem[SK_MEMINFO_VARS] = { 0 };
-	socklen_t len = sizeof(mem);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
-	    len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
-		return -1;
-	return mem[SK_MEMINFO_DROPS];
-}
-
 /* Close notifications the kernel dropped (receive buffer full) since the last look: one gaps
  * row with the exact count. Their connections are forgotten once they miss two dumps. */
 static void drops_check(struct sk_ns *n, int64_t now)
 {
-	int64_t drops = n->ev_fd >= 0 ? sock_drops(n->ev_fd) : -1;
+	int64_t drops = n->ev_fd >= 0 ? nr_sock_drops(n->ev_fd) : -1;
 	uint64_t lost;
 	char reason[96];
 
@@ -792,49 +775,40 @@ static void drops_check(struct sk_ns *n, int64_t now)
 	n->ok_ns = now;
 }
 
+struct ev_batch {
+	struct sk_ns *n;
+	int64_t now; /* when the batch was read; 0 before its first message */
+};
+
+static void ev_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct ev_batch *b = data;
+	struct nr_diag_sock d;
+
+	if (!b->now)
+		b->now = nr_now_ns();
+	if (nr_diag_parse(nlh, 0, &d) < 0) {
+		b->n->src->n_bad++;
+		return;
+	}
+	on_close(b->n, &d, b->now);
+}
+
 /* Reads up to @budget batches. Returns true once the socket is empty. */
 static bool ev_read(struct sk_ns *n, int budget)
 {
 	struct sk_src *s = n->src;
 
-	for (int b = 0; b < budget; b++) {
-		int got;
-		int64_t now;
+	for (int i = 0; i < budget; i++) {
+		struct ev_batch b = { n, 0 };
+		int got = nr_nlmc_read(&s->mc, n->ev_fd, ev_msg, &b, &s->n_refused, &s->n_bad);
 
-		for (int i = 0; i < EV_BATCH; i++)
-			s->msgs[i].msg_hdr.msg_namelen = sizeof(s->from[i]);
-		got = recvmmsg(n->ev_fd, s->msgs, EV_BATCH, MSG_DONTWAIT, NULL);
+		if (got == -EINTR || got == -ENOBUFS)
+			continue; /* ENOBUFS: counted by drops_check */
 		if (got < 0) {
-			if (errno == EINTR || errno == ENOBUFS)
-				continue; /* ENOBUFS: counted by drops_check */
-			if (errno != EAGAIN)
-				log_warn("sockets: %s: recvmmsg: %m", n->label);
+			if (got != -EAGAIN)
+				log_warn("sockets: %s: recvmmsg: %s", n->label, strerror(-got));
 			return true;
-		}
-		now = nr_now_ns();
-		for (int i = 0; i < got; i++) {
-			const struct nlmsghdr *nlh = s->iov[i].iov_base;
-			int len = (int)s->msgs[i].msg_len;
-
-			/* Only the kernel's multicast: a process could otherwise forge rows. */
-			if (s->msgs[i].msg_hdr.msg_namelen != sizeof(s->from[i]) ||
-			    s->from[i].nl_pid != 0 || s->from[i].nl_groups == 0) {
-				s->n_refused++;
-				continue;
-			}
-			if (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				s->n_bad++;
-				continue;
-			}
-			for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-				struct nr_diag_sock d;
-
-				if (nr_diag_parse(nlh, 0, &d) < 0) {
-					s->n_bad++;
-					continue;
-				}
-				on_close(n, &d, now);
-			}
 		}
 	}
 	return false;
@@ -869,7 +843,7 @@ static int open_events(struct sk_ns *n)
 		return r;
 	}
 	n->ev_fd = fd;
-	drops = sock_drops(fd);
+	drops = nr_sock_drops(fd);
 	n->drops = drops < 0 ? 0 : (uint64_t)drops;
 	n->ok_ns = nr_now_ns();
 	return 0;
@@ -1189,19 +1163,9 @@ int nr_sockets_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 	s->nbuckets = 1024;
 	s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
 	s->dump_buf = malloc(DUMP_BUF_SIZE);
-	s->bufs = malloc(EV_BATCH * sizeof(*s->bufs));
-	if (!s->buckets || !s->dump_buf || !s->bufs) {
+	if (!s->buckets || !s->dump_buf || nr_nlmc_init(&s->mc, EV_MSG_SIZE) < 0) {
 		nr_sockets_stop(d, s);
 		return -ENOMEM;
-	}
-	for (int i = 0; i < EV_BATCH; i++) {
-		s->iov[i] = (struct iovec){ s->bufs[i], EV_MSG_SIZE };
-		s->msgs[i].msg_hdr = (struct msghdr){
-			.msg_name = &s->from[i],
-			.msg_namelen = sizeof(s->from[i]),
-			.msg_iov = &s->iov[i],
-			.msg_iovlen = 1,
-		};
 	}
 	if (owners_start(s, (uint32_t)c->sk_owners, bpf_why, sizeof(bpf_why)) < 0) {
 		int64_t now = nr_now_ns();
@@ -1278,6 +1242,6 @@ void nr_sockets_stop(struct nr_daemon *d, void *state)
 			}
 	free(s->buckets);
 	free(s->dump_buf);
-	free(s->bufs);
+	nr_nlmc_free(&s->mc);
 	free(s);
 }

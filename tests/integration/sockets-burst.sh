@@ -4,7 +4,8 @@
 # the default): every one has a 'close' row on each end, with the client's pid and command on
 # the client's side (the BPF creator map: the client has exited when the rows are written)
 # and the server's on the server's side (the listener's owner), and the bytes it carried.
-# Nothing is lost: no gaps rows.
+# Nothing is lost: no gaps rows. Then again with a 4 KiB notification buffer: the kernel drops
+# notifications, and close rows plus the gaps rows' count of lost ones are every connection.
 . "$(dirname "$0")/lib.sh"
 
 need_root "network namespaces, sock_diag, BPF"
@@ -66,4 +67,29 @@ got=$(q -d "$D" sql "SELECT count(*) FROM sockets WHERE pid IS NULL")
 assert_eq "$got" 0 "rows without a pid"
 got=$(q -d "$D" sql "SELECT count(*) FROM gaps WHERE source = 'sockets'")
 assert_eq "$got" 0 "gaps rows of the socket source"
+
+# The same burst into a 4 KiB notification buffer while netrecd is stopped: the kernel drops
+# most notifications, and
+# every one is accounted for: close rows + the gaps rows' lost = 2 x N (both ends).
+D2="$T/data2"
+start_recorder "$T/rec2.log" -d "$D2" --sources sockets --netns "$C,$S" --batch-latency 200ms \
+	--sockets-rcvbuf 4K
+wait_until 10 "netrecd to record both namespaces" \
+	sh -c "[ \$(grep -c 'sockets: recording netns' '$T/rec2.log') -eq 2 ]"
+: > "$T/srv.log"
+# netrecd stopped (SIGSTOP) while the burst happens: the notifications pile up in 4 KiB.
+kill -STOP "$RPID"
+ip netns exec "$C" "$PY" "$PEER" burst nrt-burst 10.85.0.2 5003 "$N" 100 > /dev/null ||
+	fail "the second burst failed"
+wait_until 10 "the server's log of $N connections" sh -c "[ \$(wc -l < '$T/srv.log') -ge $N ]"
+sleep 0.5
+kill -CONT "$RPID"
+sleep 2 # the drop count is read every second
+kill -TERM "$RPID"
+wait_exit "$RPID" 10 || fail "netrecd exited with status $?: $(cat "$T/rec2.log")"
+rows=$(q -d "$D2" sql "SELECT count(*) FROM sockets WHERE kind = 'close' AND (dport = 5003 OR sport = 5003)")
+lost=$(q -d "$D2" sql "SELECT ifnull(sum(lost), 0) FROM gaps WHERE source = 'sockets'
+	AND reason LIKE 'close notifications lost%'")
+[ "$lost" -gt 0 ] || fail "a 4 KiB buffer lost no close notification (rows $rows)"
+assert_eq "$((rows + lost))" "$((2 * N))" "close rows ($rows) + notifications lost in gaps ($lost)"
 echo "PASS"

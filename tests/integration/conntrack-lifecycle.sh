@@ -66,7 +66,9 @@ grep -q "($A)" "$T/rec1.log" && fail "netrecd recorded $A, not asked for: $(cat 
 ok "--netns $B: $A not recorded"
 
 # A forged NEW event for 6.6.6.6 -> 7.7.7.7, unicast from inside $B to every conntrack
-# event socket there (CAP_NET_ADMIN in the namespace is all that takes).
+# event socket of this netrecd there (CAP_NET_ADMIN in the namespace is all that takes).
+# Only its own sockets (by inode): another recorder on the machine may be subscribed in $B
+# too (netns = all), and its refusals are not this one's.
 cat >"$T/forge.py" <<'EOF'
 import socket, struct
 def nla(t, p):
@@ -76,16 +78,25 @@ ip = nla(0x8001, nla(1, socket.inet_aton("6.6.6.6")) + nla(2, socket.inet_aton("
 pr = nla(0x8002, nla(1, b"\x06") + nla(2, struct.pack("!H", 31337)) + nla(3, struct.pack("!H", 22)))
 body = struct.pack("=BBH", socket.AF_INET, 0, 0) + nla(0x8001, ip + pr) + nla(0x8002, ip + pr)
 msg = struct.pack("=IHHII", 16 + len(body), 1 << 8, 0x600, 0, 0) + body
+import os, sys
+mine = set()
+for fd in os.listdir("/proc/%s/fd" % sys.argv[1]):
+    try:
+        l = os.readlink("/proc/%s/fd/%s" % (sys.argv[1], fd))
+    except OSError:
+        continue
+    if l.startswith("socket:["):
+        mine.add(l[8:-1])
 s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)
 n = 0
 for line in open("/proc/net/netlink").read().splitlines()[1:]:
     f = line.split()
-    if f[1] == "12" and int(f[3], 16) != 0:
+    if f[1] == "12" and int(f[3], 16) != 0 and f[-1] in mine:
         s.sendto(msg, (int(f[2]), 0))
         n += 1
 print(n)
 EOF
-sent=$(ip netns exec "$B" "$PY" "$T/forge.py")
+sent=$(ip netns exec "$B" "$PY" "$T/forge.py" "$RPID")
 [ "$sent" -ge 1 ] || fail "no conntrack event socket found to forge to"
 ok "forged NEW sent to $sent event socket(s)"
 

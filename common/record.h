@@ -115,6 +115,7 @@ struct nr_rec_snapshot {
 	uint64_t netns;
 	char netns_name[64];
 	uint64_t hash;
+	int64_t pid; /* a process in the namespace; NR_NONE: none known */
 };
 
 struct nr_rec_link {
@@ -129,6 +130,8 @@ struct nr_rec_link {
 	uint32_t flags;
 	uint32_t master_ifindex, peer_ifindex; /* 0: none */
 	uint64_t peer_netns; /* 0: none or unknown */
+	uint32_t link_ifindex; /* IFLA_LINK: the lower device; 0: none */
+	char info[112]; /* the kind's attributes, a JSON object; "" none */
 };
 
 struct nr_rec_address {
@@ -137,6 +140,7 @@ struct nr_rec_address {
 	struct nr_addr addr;
 	uint8_t prefixlen;
 	uint8_t scope;
+	uint32_t flags; /* IFA_F_* */
 };
 
 struct nr_rec_route {
@@ -149,6 +153,8 @@ struct nr_rec_route {
 	uint32_t oif;
 	uint8_t protocol, scope, type;
 	uint32_t metric;
+	uint16_t nexthop; /* 0: single path; 1..N: a multipath route's next hop */
+	uint16_t weight; /* multipath weight (1..256) */
 };
 
 struct nr_rec_neighbor {

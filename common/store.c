@@ -473,10 +473,10 @@ static const char *const insert_sql[NR_T_COUNT] = {
 			   "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[NR_T_SOCKETS] = "INSERT INTO sockets VALUES "
 			 "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[NR_T_SNAPSHOTS] = "INSERT OR REPLACE INTO snapshots VALUES (?,?,?,?,?)",
-	[NR_T_LINKS] = "INSERT INTO links VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-	[NR_T_ADDRESSES] = "INSERT INTO addresses VALUES (?,?,?,?,?,?)",
-	[NR_T_ROUTES] = "INSERT INTO routes VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+	[NR_T_SNAPSHOTS] = "INSERT OR REPLACE INTO snapshots VALUES (?,?,?,?,?,?)",
+	[NR_T_LINKS] = "INSERT INTO links VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[NR_T_ADDRESSES] = "INSERT INTO addresses VALUES (?,?,?,?,?,?,?)",
+	[NR_T_ROUTES] = "INSERT INTO routes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[NR_T_NEIGHBORS] = "INSERT INTO neighbors VALUES (?,?,?,?,?)",
 	[NR_T_LISTENERS] = "INSERT INTO listeners VALUES (?,?,?,?,?,?,?)",
 	[NR_T_GAPS] = "INSERT INTO gaps VALUES (?,?,?,?,?)",
@@ -879,6 +879,7 @@ static void bind_record(sqlite3_stmt *st, const struct nr_record *r)
 		BIND_STR(st, 4, r->snap.netns_name);
 		snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)r->snap.hash);
 		sqlite3_bind_text(st, 5, hash, -1, SQLITE_TRANSIENT);
+		bind_i_or_null(st, 6, r->snap.pid);
 		break;
 	case NR_T_LINKS:
 		sqlite3_bind_int64(st, 1, r->link.snapshot_id);
@@ -892,6 +893,8 @@ static void bind_record(sqlite3_stmt *st, const struct nr_record *r)
 		bind_u_or_null(st, 9, r->link.master_ifindex);
 		bind_u_or_null(st, 10, r->link.peer_ifindex);
 		bind_u_or_null(st, 11, r->link.peer_netns);
+		bind_u_or_null(st, 12, r->link.link_ifindex);
+		BIND_STR(st, 13, r->link.info);
 		break;
 	case NR_T_ADDRESSES:
 		sqlite3_bind_int64(st, 1, r->addr.snapshot_id);
@@ -900,6 +903,7 @@ static void bind_record(sqlite3_stmt *st, const struct nr_record *r)
 		bind_addr(st, 4, &r->addr.addr);
 		sqlite3_bind_int(st, 5, r->addr.prefixlen);
 		sqlite3_bind_int(st, 6, r->addr.scope);
+		sqlite3_bind_int64(st, 7, r->addr.flags);
 		break;
 	case NR_T_ROUTES:
 		sqlite3_bind_int64(st, 1, r->route.snapshot_id);
@@ -914,6 +918,11 @@ static void bind_record(sqlite3_stmt *st, const struct nr_record *r)
 		sqlite3_bind_int(st, 10, r->route.scope);
 		sqlite3_bind_int(st, 11, r->route.type);
 		sqlite3_bind_int64(st, 12, r->route.metric);
+		sqlite3_bind_int(st, 13, r->route.nexthop);
+		if (r->route.nexthop)
+			sqlite3_bind_int(st, 14, r->route.weight);
+		else
+			sqlite3_bind_null(st, 14);
 		break;
 	case NR_T_NEIGHBORS:
 		sqlite3_bind_int64(st, 1, r->neigh.snapshot_id);

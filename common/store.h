@@ -22,7 +22,7 @@
 
 struct sqlite3;
 
-#define NR_SCHEMA_VERSION 3
+#define NR_SCHEMA_VERSION 4
 #define NR_PART_SUFFIX ".db"
 #define NR_LOCK_NAME "netrecd.lock"
 

@@ -330,8 +330,11 @@ static int anonymize(sqlite3 *db)
 		if (r)
 			return r;
 	}
-	/* The filter as typed may name real addresses. */
-	return exec_out(db, "UPDATE out.meta SET value = '' WHERE key IN ('host', 'boot_id', 'kernel');"
+	/* The filter as typed may name real addresses. A link's attributes (links.info) may hold
+	 * tunnel endpoints (VXLAN remote, local, group): those keys are dropped. */
+	return exec_out(db, "UPDATE out.links SET info = json_remove(info, '$.remote', '$.local', "
+			    "'$.group') WHERE info IS NOT NULL;"
+			    "UPDATE out.meta SET value = '' WHERE key IN ('host', 'boot_id', 'kernel');"
 			    "UPDATE out.meta SET value = '(anonymized)' WHERE key = 'export_filter' AND "
 			    "value != '';"
 			    "INSERT OR REPLACE INTO out.meta(key, value) VALUES ('anonymized', '1');"

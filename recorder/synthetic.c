@@ -211,6 +211,7 @@ static void make_snapshot(struct nr_daemon *d, struct synth *s, int64_t now)
 	r.snap.netns = 4026531840ULL;
 	snprintf(r.snap.netns_name, sizeof(r.snap.netns_name), "synthetic");
 	r.snap.hash = rnd(s);
+	r.snap.pid = 1;
 	emit(d, s, &r);
 	for (uint32_t i = 1; i <= 4; i++) {
 		memset(&r, 0, sizeof(r));

@@ -32,7 +32,7 @@ expect 1 "read-only" -d "$D" sql "UPDATE meta SET value = 'x'"
 expect 1 "read-only" -d "$D" sql "ATTACH '$T/x.db' AS x"
 expect 1 "read-only" -d "$D" sql "CREATE TABLE t(a)"
 expect 1 "read-only" -d "$D" sql "CREATE TEMP TABLE t(a)"
-expect 1 "read-only" -d "$D" sql "PRAGMA user_version = 3"
+expect 1 "read-only" -d "$D" sql "PRAGMA user_version = 4"
 expect 1 "read-only" -d "$D" sql "DROP TABLE flows"
 expect 1 "read-only" -d "$D" sql "SELECT load_extension('/lib/x86_64-linux-gnu/libc.so.6')"
 expect 2 "unknown command" -d "$D" frobnicate

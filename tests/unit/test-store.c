@@ -410,7 +410,7 @@ static void test_part_open_new(void **state)
 	assert_true(exists(path));
 	/* The open partition is in WAL mode. */
 	assert_query(path, "PRAGMA journal_mode", "wal");
-	assert_query(path, "PRAGMA user_version", "3");
+	assert_query(path, "PRAGMA user_version", "4");
 	assert_int_equal(query_i64(path, "PRAGMA user_version"), NR_SCHEMA_VERSION);
 
 	gethostname(host, sizeof(host) - 1);
@@ -418,7 +418,7 @@ static void test_part_open_new(void **state)
 	assert_int_equal(uname(&u), 0);
 	snprintf(kernel, sizeof(kernel), "%s %s %s", u.sysname, u.release, u.machine);
 
-	assert_query(path, "SELECT value FROM meta WHERE key = 'schema_version'", "3");
+	assert_query(path, "SELECT value FROM meta WHERE key = 'schema_version'", "4");
 	snprintf(want, sizeof(want), "%s", host);
 	assert_query(path, "SELECT value FROM meta WHERE key = 'host'", want);
 	assert_query(path, "SELECT value FROM meta WHERE key = 'boot_id'", boot);
@@ -596,12 +596,12 @@ static void test_part_insert_all_tables(void **state)
 	r[n].source = NR_SRC_TOPOLOGY;
 	r[n].snap = (struct nr_rec_snapshot){ .id = 7, .ts_ns = T0 + SEC(6),
 					      .netns = 4026531993ULL, .netns_name = "blue",
-					      .hash = 0xdeadbeefULL };
+					      .hash = 0xdeadbeefULL, .pid = 4242 };
 	n++;
 	r[n].table = NR_T_SNAPSHOTS;
 	r[n].source = NR_SRC_TOPOLOGY;
 	r[n].snap = (struct nr_rec_snapshot){ .id = 8, .ts_ns = T0 + SEC(6), .netns = 0,
-					      .netns_name = "", .hash = UINT64_MAX };
+					      .netns_name = "", .hash = UINT64_MAX, .pid = NR_NONE };
 	n++;
 
 	/* links: an interface name using all 16 bytes (no NUL) is stored whole. */
@@ -618,7 +618,8 @@ static void test_part_insert_all_tables(void **state)
 	r[n].source = NR_SRC_TOPOLOGY;
 	r[n].link = (struct nr_rec_link){ .snapshot_id = 7, .ifindex = 5, .kind = "",
 					  .has_mac = false, .mtu = 65536, .operstate = "UNKNOWN",
-					  .master_ifindex = 3 };
+					  .master_ifindex = 3, .link_ifindex = 3,
+					  .info = "{\"id\":42}" };
 	memcpy(r[n].link.name, "abcdefghijklmnop", 16);
 	n++;
 
@@ -627,7 +628,7 @@ static void test_part_insert_all_tables(void **state)
 	r[n].source = NR_SRC_TOPOLOGY;
 	r[n].addr = (struct nr_rec_address){ .snapshot_id = 7, .ifindex = 3,
 					     .addr = A("2001:db8::5"), .prefixlen = 64,
-					     .scope = 0 };
+					     .scope = 0, .flags = 0x80 };
 	n++;
 	r[n].table = NR_T_ADDRESSES;
 	r[n].source = NR_SRC_TOPOLOGY;
@@ -649,7 +650,7 @@ static void test_part_insert_all_tables(void **state)
 					    .family = AF_INET6, .dst = A("2001:db8::"),
 					    .dst_len = 64, .oif = 0, .prefsrc = A("2001:db8::5"),
 					    .protocol = 2, .scope = 254, .type = 2,
-					    .metric = 4294967295U };
+					    .metric = 4294967295U, .nexthop = 2, .weight = 5 };
 	n++;
 
 	/* neighbors */
@@ -719,16 +720,16 @@ static void test_part_insert_all_tables(void **state)
 		     "1795352405000000001|close|9|17|4|CLOSE|10.9.8.7|68|10.9.8.6|67|out|4242|NULL|"
 		     "0|NULL|NULL|NULL|5|NULL|1|NULL|NULL|3|NULL");
 	assert_query(path, "SELECT * FROM snapshots ORDER BY id",
-		     "7|1795352406000000000|4026531993|blue|00000000deadbeef\n"
-		     "8|1795352406000000000|NULL|NULL|ffffffffffffffff");
+		     "7|1795352406000000000|4026531993|blue|00000000deadbeef|4242\n"
+		     "8|1795352406000000000|NULL|NULL|ffffffffffffffff|NULL");
 	assert_query(path, "SELECT * FROM links ORDER BY ifindex",
-		     "7|3|veth0|veth|0a:58:0a:f4:00:01|1500|UP|69699|NULL|4|4026532000\n"
-		     "7|5|abcdefghijklmnop|NULL|NULL|65536|UNKNOWN|0|3|NULL|NULL");
+		     "7|3|veth0|veth|0a:58:0a:f4:00:01|1500|UP|69699|NULL|4|4026532000|NULL|NULL\n"
+		     "7|5|abcdefghijklmnop|NULL|NULL|65536|UNKNOWN|0|3|NULL|NULL|3|{\"id\":42}");
 	assert_query(path, "SELECT * FROM addresses ORDER BY family",
-		     "7|3|4|10.1.2.3|24|253\n7|3|6|2001:db8::5|64|0");
+		     "7|3|4|10.1.2.3|24|253|0\n7|3|6|2001:db8::5|64|0|128");
 	assert_query(path, "SELECT * FROM routes ORDER BY table_id",
-		     "7|254|4|NULL|0|10.1.2.254|3|NULL|4|0|1|100\n"
-		     "7|255|6|2001:db8::|64|NULL|NULL|2001:db8::5|2|254|2|4294967295");
+		     "7|254|4|NULL|0|10.1.2.254|3|NULL|4|0|1|100|0|NULL\n"
+		     "7|255|6|2001:db8::|64|NULL|NULL|2001:db8::5|2|254|2|4294967295|2|5");
 	assert_query(path, "SELECT * FROM neighbors ORDER BY state",
 		     "7|3|10.1.2.254|de:ad:be:ef:00:01|2\n7|3|fe80::abcd|NULL|32");
 	assert_query(path, "SELECT * FROM listeners ORDER BY port",
@@ -804,7 +805,7 @@ static void test_part_rollback_and_resume(void **state)
 	assert_query(path, "SELECT value FROM meta WHERE key = 'host'", "first-host");
 	assert_query(path, "SELECT value FROM meta WHERE key = 'partition_start_ns'",
 		     "1795352400000000000");
-	assert_query(path, "PRAGMA user_version", "3");
+	assert_query(path, "PRAGMA user_version", "4");
 	free(path);
 }
 
@@ -928,7 +929,7 @@ static void test_part_newer_schema(void **state)
 	assert_true(err[0] != '\0');
 	/* Left as it was. */
 	assert_query(path, "PRAGMA user_version", "99");
-	assert_query(path, "SELECT value FROM meta WHERE key = 'schema_version'", "3");
+	assert_query(path, "SELECT value FROM meta WHERE key = 'schema_version'", "4");
 	free(path);
 }
 

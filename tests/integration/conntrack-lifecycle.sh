@@ -106,13 +106,20 @@ CPID=$BPID
 wait_until 10 "ctcount" grep -q listening "$T/ct1.err"
 kill -STOP "$RPID"
 ip netns exec "$A" "$PY" "$T/cli.py" 10.76.0.2 3000 || fail "client"
+# No packet may make a new entry from here on (a late FIN or ACK of a closing connection
+# would, after the flush): both listeners then see exactly the same events.
+ip -n "$A" link set la0 down
+ip -n "$B" link set lb0 down
 ip netns exec "$B" conntrack -F 2>/dev/null || fail "conntrack -F"
 sleep 0.5
-kill -TERM "$CPID"
-wait_exit "$CPID" 10 || fail "ctcount exited with $?"
 kill -TERM "$RPID"
 kill -CONT "$RPID"
 wait_exit "$RPID" 20 || fail "netrecd exited with status $?: $(cat "$T/rec1.log")"
+# The ground truth stops after netrecd: it saw every event netrecd could have.
+kill -TERM "$CPID"
+wait_exit "$CPID" 10 || fail "ctcount exited with $?"
+ip -n "$A" link set la0 up
+ip -n "$B" link set lb0 up
 read -r TN TU TDE <<EOF
 $(sed -n 's/^ctcount: new=\([0-9]*\) update=\([0-9]*\) destroy=\([0-9]*\) enobufs=0 drops=0$/\1 \2 \3/p' "$T/ct1.out")
 EOF

@@ -38,6 +38,8 @@ void nr_config_init(struct nr_config *c)
 	c->sk_interval_ns = 10 * NR_NS_PER_SEC;
 	c->sk_rcvbuf = 32ULL << 20;
 	c->sk_owners = 65536;
+	c->tp_interval_ns = 60 * NR_NS_PER_SEC;
+	c->tp_debounce_ns = 1 * NR_NS_PER_SEC;
 	c->log_level = NR_LOG_INFO;
 	c->health_ns = 10 * NR_NS_PER_SEC;
 	c->synthetic_seed = 1;
@@ -308,6 +310,20 @@ int nr_config_set(struct nr_config *c, const char *key, const char *v, char *err
 	} else if (strcmp(key, "sockets-owners") == 0) {
 		expect = "a number of sockets from 1024 to 16777216";
 		r = parse_u64(v, 1024, 16777216, &c->sk_owners);
+	} else if (strcmp(key, "topology-interval") == 0) {
+		expect = "a duration from 1s to 1h";
+		r = nr_duration_parse(v, &d);
+		if (r == 0 && (d < NR_NS_PER_SEC || d > 3600 * NR_NS_PER_SEC))
+			r = -EINVAL;
+		if (r == 0)
+			c->tp_interval_ns = d;
+	} else if (strcmp(key, "topology-debounce") == 0) {
+		expect = "a duration from 10ms to 60s";
+		r = nr_duration_parse(v, &d);
+		if (r == 0 && (d < 10 * NR_NS_PER_MS || d > 60 * NR_NS_PER_SEC))
+			r = -EINVAL;
+		if (r == 0)
+			c->tp_debounce_ns = d;
 	} else if (strcmp(key, "log-level") == 0) {
 		expect = "error, warn, info or debug";
 		r = nr_log_level_parse(v, &c->log_level);
@@ -443,6 +459,9 @@ static void usage(FILE *f)
 	      "      --sockets-rcvbuf SIZE close notification socket receive buffer (default 32M)\n"
 	      "      --sockets-owners N    sockets whose creating process the kernel map holds\n"
 	      "                            until netrecd reads it (default 65536)\n"
+	      "      --topology-interval DUR  how often every namespace is snapshotted (default 60s)\n"
+	      "      --topology-debounce DUR  quiet time after a change before a snapshot\n"
+	      "                            (default 1s)\n"
 	      "      --log-level LEVEL     error, warn, info, debug (default info)\n"
 	      "      --duration DUR        stop after this long (default: run until signalled)\n"
 	      "      --synthetic RATE      generate synthetic rows at RATE rows/s (tests, benchmarks)\n"
@@ -483,6 +502,8 @@ int nr_config_parse_args(struct nr_config *c, int argc, char **argv, char *err, 
 		{ "sockets-interval", required_argument, NULL, 0 },
 		{ "sockets-rcvbuf", required_argument, NULL, 0 },
 		{ "sockets-owners", required_argument, NULL, 0 },
+		{ "topology-interval", required_argument, NULL, 0 },
+		{ "topology-debounce", required_argument, NULL, 0 },
 		{ "log-level", required_argument, NULL, 0 },
 		{ "duration", required_argument, NULL, 0 },
 		{ "synthetic", required_argument, NULL, 0 },

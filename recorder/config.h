@@ -55,6 +55,8 @@ struct nr_config {
 	int64_t sk_interval_ns; /* socket samples */
 	uint64_t sk_rcvbuf; /* bytes, close notification socket */
 	uint64_t sk_owners; /* entries of the BPF socket-creator map */
+	int64_t tp_interval_ns; /* topology snapshots */
+	int64_t tp_debounce_ns; /* quiet time after a change before a snapshot */
 	enum nr_log_level log_level;
 	int64_t duration_ns; /* 0: until signalled */
 	uint64_t synthetic_rate; /* rows per second; 0: off */

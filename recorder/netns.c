@@ -20,6 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+
 #include "daemon.h"
 #include "log.h"
 #include "netns.h"
@@ -426,4 +429,39 @@ int nr_netns_socket(const struct nr_netns *ns, int domain, int type, int protoco
 	struct sock_args a = { domain, type, protocol };
 
 	return nr_netns_run(ns, make_socket, &a);
+}
+
+int nr_netns_dump(const struct nr_netns *ns, int proto, const void *req, size_t len, void *buf,
+		  size_t buflen, int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	const struct nlmsghdr *nlh = req;
+	socklen_t sl = sizeof(sa);
+	int fd = nr_netns_socket(ns, AF_NETLINK, SOCK_RAW, proto), r = 0;
+
+	if (fd < 0)
+		return fd;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0 || send(fd, req, len, 0) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	for (;;) {
+		ssize_t got = recv(fd, buf, buflen, 0);
+
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		r = mnl_cb_run(buf, (size_t)got, nlh->nlmsg_seq, sa.nl_pid, cb, data);
+		if (r <= MNL_CB_STOP) {
+			r = r < 0 ? -errno : 0;
+			break;
+		}
+	}
+	close(fd);
+	return r;
 }

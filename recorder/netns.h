@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct nlmsghdr;
+
 struct nr_daemon;
 
 #define NR_NETNS_NAMESIZ 64
@@ -53,6 +55,14 @@ int nr_netns_socket(const struct nr_netns *ns, int domain, int type, int protoco
  * it was in. Returns fn's result, or -errno if the namespace could not be entered.
  */
 int nr_netns_run(const struct nr_netns *ns, int (*fn)(void *arg), void *arg);
+
+/*
+ * A netlink dump inside @ns: sends @req (a complete request with NLM_F_DUMP and its
+ * nlmsg_seq) on a new @proto socket there and calls @cb (libmnl's mnl_cb_t) for every reply,
+ * reading into @buf. Blocks until the dump ends. Returns 0, or -errno if it was cut short.
+ */
+int nr_netns_dump(const struct nr_netns *ns, int proto, const void *req, size_t len, void *buf,
+		  size_t buflen, int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
 
 /* "netns 4026532xyz (name)" for log lines. */
 const char *nr_netns_label(const struct nr_netns *ns, char *buf, size_t len);

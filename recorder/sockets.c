@@ -24,7 +24,6 @@
  * socket(2): /proc/PID/fd names the process holding one (samples), else the listener's owner
  * (closes). Sockets older than netrecd come from /proc too.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -47,6 +46,7 @@
 #include "netns.h"
 #include "nlmc.h"
 #include "nrtime.h"
+#include "procfd.h"
 #include "sockdiag.h"
 #include "sockets.h"
 #include "sockets.skel.h"
@@ -65,16 +65,11 @@
 /* SKNLGRP_INET_TCP_DESTROY and friends (linux/sock_diag.h), as group numbers. */
 static const unsigned destroy_groups[] = { 1, 2, 3, 4 };
 
-struct owner {
-	int64_t pid; /* NR_NONE: unknown */
-	char comm[NR_COMMSIZ];
-};
-
 /* One connection netrecd has written rows for. */
 struct conn {
 	uint64_t netns, cookie;
 	struct nr_diag_sock last; /* as of the last row */
-	struct owner owner;
+	struct nr_proc_owner owner;
 	char direction[8];
 	uint32_t round; /* the last dump it was in */
 	bool want_proc; /* the owner is to be looked up in /proc */
@@ -88,7 +83,7 @@ struct listener {
 	struct nr_addr addr; /* the bound address; all zeros for any */
 	uint16_t port;
 	uint64_t cookie, inode;
-	struct owner owner;
+	struct nr_proc_owner owner;
 };
 
 struct sk_src;
@@ -206,7 +201,7 @@ static void conn_del(struct sk_src *s, struct conn *c)
 /* ---- processes ------------------------------------------------------------------------- */
 
 /* The creator the BPF program saw, taken out of its map (netrecd keeps it from now on). */
-static bool owner_from_bpf(struct sk_src *s, uint64_t cookie, struct owner *o)
+static bool owner_from_bpf(struct sk_src *s, uint64_t cookie, struct nr_proc_owner *o)
 {
 	struct nr_sock_owner bo;
 
@@ -223,102 +218,6 @@ static void forget_bpf_owner(struct sk_src *s, uint64_t cookie)
 {
 	if (s->owners_fd >= 0 && cookie)
 		bpf_map_delete_elem(s->owners_fd, &cookie);
-}
-
-static void read_comm(int pid, char *comm)
-{
-	char path[32];
-	int fd;
-	ssize_t n;
-
-	comm[0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, comm, NR_COMMSIZ - 1);
-	close(fd);
-	if (n <= 0)
-		n = 0;
-	comm[n] = '\0';
-	comm[strcspn(comm, "\n")] = '\0';
-}
-
-struct want {
-	uint64_t inode;
-	struct owner *owner; /* filled when found */
-	bool found;
-};
-
-static int want_cmp(const void *a, const void *b)
-{
-	uint64_t x = ((const struct want *)a)->inode, y = ((const struct want *)b)->inode;
-
-	return x < y ? -1 : x > y;
-}
-
-/*
- * One pass over /proc/PID/fd of every process: the first process holding each wanted socket
- * inode (lowest pid first, as /proc lists them: the parent of a forked server before its
- * children). Costs one readlink per open file of the host; run only when something is wanted.
- */
-static void proc_scan(struct want *w, size_t n)
-{
-	DIR *proc;
-	struct dirent *de;
-	size_t left = n;
-
-	if (!n)
-		return;
-	qsort(w, n, sizeof(*w), want_cmp);
-	proc = opendir("/proc");
-	if (!proc)
-		return;
-	while (left && (de = readdir(proc))) {
-		char path[64];
-		int pid = atoi(de->d_name), dfd;
-		DIR *fds;
-		struct dirent *fe;
-
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-		dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
-			continue;
-		fds = fdopendir(dfd);
-		if (!fds) {
-			close(dfd);
-			continue;
-		}
-		while ((fe = readdir(fds))) {
-			char link[64];
-			ssize_t len;
-			struct want key, *hit;
-
-			if (fe->d_name[0] == '.')
-				continue;
-			len = readlinkat(dfd, fe->d_name, link, sizeof(link) - 1);
-			if (len < 10 || memcmp(link, "socket:[", 8) != 0)
-				continue;
-			link[len] = '\0';
-			key.inode = strtoull(link + 8, NULL, 10);
-			hit = bsearch(&key, w, n, sizeof(*w), want_cmp);
-			/* Equal inodes are next to each other: fill every one of them. */
-			while (hit && hit > w && hit[-1].inode == key.inode)
-				hit--;
-			for (; hit && hit < w + n && hit->inode == key.inode; hit++) {
-				if (hit->found)
-					continue;
-				hit->found = true;
-				hit->owner->pid = pid;
-				read_comm(pid, hit->owner->comm);
-				left--;
-			}
-		}
-		closedir(fds);
-	}
-	closedir(proc);
 }
 
 /* ---- namespace state: listeners and addresses ------------------------------------------ */
@@ -400,50 +299,6 @@ static bool is_listener(const struct nr_diag_sock *d)
 
 /* ---- netlink dumps --------------------------------------------------------------------- */
 
-/* Sends @req on a new socket in the namespace and calls @cb for every reply. Returns 0 or
- * -errno (the dump was cut short). */
-static int nl_dump(struct sk_ns *n, int proto, const void *req, size_t len, mnl_cb_t cb,
-		   void *data)
-{
-	struct sk_src *s = n->src;
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	const struct nlmsghdr *nlh = req;
-	int fd = nr_netns_socket(n->ns, AF_NETLINK, SOCK_RAW, proto), r = 0;
-	unsigned portid;
-
-	if (fd < 0)
-		return fd;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    send(fd, req, len, 0) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	{
-		socklen_t sl = sizeof(sa);
-
-		getsockname(fd, (struct sockaddr *)&sa, &sl);
-		portid = sa.nl_pid;
-	}
-	for (;;) {
-		ssize_t got = recv(fd, s->dump_buf, DUMP_BUF_SIZE, 0);
-
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			break;
-		}
-		r = mnl_cb_run(s->dump_buf, (size_t)got, nlh->nlmsg_seq, portid, cb, data);
-		if (r <= MNL_CB_STOP) {
-			r = r < 0 ? -errno : 0;
-			break;
-		}
-	}
-	close(fd);
-	return r;
-}
-
 struct addr_ctx {
 	struct nr_addr *v;
 	size_t n, cap;
@@ -507,7 +362,7 @@ static int dump_addrs(struct sk_ns *n)
 	nlh->nlmsg_seq = ++n->src->seq;
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	g->rtgen_family = AF_UNSPEC;
-	r = nl_dump(n, NETLINK_ROUTE, req, nlh->nlmsg_len, addr_cb, &x);
+	r = nr_netns_dump(n->ns, NETLINK_ROUTE, req, nlh->nlmsg_len, n->src->dump_buf, DUMP_BUF_SIZE, addr_cb, &x);
 	if (r < 0) {
 		free(x.v);
 		return r;
@@ -622,7 +477,7 @@ static int dump_sockets(struct sk_ns *n, bool listeners_only)
 			size_t len = nr_diag_request(req, families[f], protos[p], ++n->src->seq);
 
 			x.proto = protos[p];
-			r = nl_dump(n, NETLINK_SOCK_DIAG, req, len, sock_cb, &x);
+			r = nr_netns_dump(n->ns, NETLINK_SOCK_DIAG, req, len, n->src->dump_buf, DUMP_BUF_SIZE, sock_cb, &x);
 		}
 	if (r < 0) {
 		free(x.lis);
@@ -638,7 +493,7 @@ static int dump_sockets(struct sk_ns *n, bool listeners_only)
 /* ---- rows ------------------------------------------------------------------------------ */
 
 static void emit_row(struct sk_src *s, const char *kind, uint64_t netns, const struct nr_diag_sock *d,
-		     const struct owner *o, const char *dir, uint64_t inode, int64_t now)
+		     const struct nr_proc_owner *o, const char *dir, uint64_t inode, int64_t now)
 {
 	struct nr_record r;
 	struct nr_rec_socket *k = &r.sock;
@@ -712,7 +567,7 @@ static void on_close(struct sk_ns *n, const struct nr_diag_sock *d, int64_t now)
 {
 	struct sk_src *s = n->src;
 	struct conn *c = conn_find(s, n->inode, d->cookie);
-	struct owner o = { .pid = NR_NONE };
+	struct nr_proc_owner o = { .pid = NR_NONE };
 	char dir[8];
 
 	if (c) {
@@ -877,7 +732,7 @@ static void ev_close(struct sk_ns *n)
 static void sample(struct sk_src *s)
 {
 	int64_t t0 = nr_mono_ns(), now;
-	struct want *w = NULL;
+	struct nr_procfd_want *w = NULL;
 	size_t nw = 0, cap = 0;
 	uint64_t rows0 = s->n_open + s->n_sample;
 
@@ -911,14 +766,14 @@ static void sample(struct sk_src *s)
 				continue;
 			if (nw == cap) {
 				size_t nc = cap ? 2 * cap : 64;
-				struct want *v = realloc(w, nc * sizeof(*v));
+				struct nr_procfd_want *v = realloc(w, nc * sizeof(*v));
 
 				if (!v)
 					break;
 				w = v;
 				cap = nc;
 			}
-			w[nw++] = (struct want){ c->last.inode, &c->owner, false };
+			w[nw++] = (struct nr_procfd_want){ c->last.inode, &c->owner, false };
 		}
 	for (struct sk_ns *n = s->list; n; n = n->next)
 		for (size_t i = 0; i < n->nlis; i++) {
@@ -926,16 +781,16 @@ static void sample(struct sk_src *s)
 				continue;
 			if (nw == cap) {
 				size_t nc = cap ? 2 * cap : 64;
-				struct want *v = realloc(w, nc * sizeof(*v));
+				struct nr_procfd_want *v = realloc(w, nc * sizeof(*v));
 
 				if (!v)
 					break;
 				w = v;
 				cap = nc;
 			}
-			w[nw++] = (struct want){ n->lis[i].inode, &n->lis[i].owner, false };
+			w[nw++] = (struct nr_procfd_want){ n->lis[i].inode, &n->lis[i].owner, false };
 		}
-	proc_scan(w, nw);
+	nr_procfd_owners(w, nw);
 	free(w);
 	/* The rows due, and connections gone without a close notification. */
 	for (size_t b = 0; b < s->nbuckets; b++)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The table of sources. The four kernel sources arrive with their own modules; until a module
- * is built in, its entry reports that it is not available, so the recorder says so in the
- * store instead of silently recording nothing.
+ * The table of sources: the four kernel sources, each in its own module. A source that cannot
+ * start says why, and the recorder records that in the store (`gaps`, "unavailable: ...")
+ * instead of silently recording nothing.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -13,12 +13,6 @@
 #include "config.h"
 #include "log.h"
 #include "sources.h"
-
-static int not_built(struct nr_daemon *d, void **ret_state, char *why, size_t whylen)
-{
-	snprintf(why, whylen, "not built into this version of netrecd");
-	return -EOPNOTSUPP;
-}
 
 /* libbpf's messages are for debugging: a failure is reported by the source, once. */
 __attribute__((format(printf, 2, 0))) static int libbpf_print(enum libbpf_print_level level,
@@ -40,6 +34,7 @@ const struct nr_source_desc nr_sources[] = {
 	  nr_conntrack_health },
 	{ "sockets", NR_SOURCE_SOCKETS, NR_SRC_SOCKETS, nr_sockets_start, nr_sockets_stop,
 	  nr_sockets_health },
-	{ "topology", NR_SOURCE_TOPOLOGY, NR_SRC_TOPOLOGY, not_built, NULL },
+	{ "topology", NR_SOURCE_TOPOLOGY, NR_SRC_TOPOLOGY, nr_topology_start, nr_topology_stop,
+	  nr_topology_health },
 };
 const size_t nr_sources_count = sizeof(nr_sources) / sizeof(nr_sources[0]);

@@ -39,6 +39,9 @@ void nr_conntrack_health(struct nr_daemon *d, void *state, int64_t now);
 int nr_sockets_start(struct nr_daemon *d, void **ret_state, char *why, size_t whylen);
 void nr_sockets_stop(struct nr_daemon *d, void *state);
 void nr_sockets_health(struct nr_daemon *d, void *state, int64_t now);
+int nr_topology_start(struct nr_daemon *d, void **ret_state, char *why, size_t whylen);
+void nr_topology_stop(struct nr_daemon *d, void *state);
+void nr_topology_health(struct nr_daemon *d, void *state, int64_t now);
 
 /* libbpf prints only at log-level debug (the BPF sources call it before loading). */
 void nr_sources_libbpf_quiet(void);

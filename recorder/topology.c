@@ -323,45 +323,77 @@ static void read_addrs(struct nl_cache *c, struct rows *out)
 	}
 }
 
-static void read_routes(struct nl_cache *c, struct rows *out)
+/* One route (all its next hops) as rows. */
+static void route_rows(struct rtnl_route *rt, struct rows *out)
 {
-	for (struct nl_object *o = nl_cache_get_first(c); o; o = nl_cache_get_next(o)) {
-		struct rtnl_route *rt = (struct rtnl_route *)o;
-		struct nl_addr *dst = rtnl_route_get_dst(rt);
-		int family = rtnl_route_get_family(rt), nh = rtnl_route_get_nnexthops(rt);
-		struct nr_rec_route base;
+	struct nl_addr *dst = rtnl_route_get_dst(rt);
+	int family = rtnl_route_get_family(rt), nh = rtnl_route_get_nnexthops(rt);
+	struct nr_rec_route base;
 
-		if (family != AF_INET && family != AF_INET6)
-			continue;
-		memset(&base, 0, sizeof(base));
-		base.table_id = rtnl_route_get_table(rt);
-		base.family = (uint8_t)family;
-		if (dst && nl_addr_get_prefixlen(dst) > 0)
-			addr_from_nl(dst, &base.dst);
-		base.dst_len = dst ? (uint8_t)nl_addr_get_prefixlen(dst) : 0;
-		addr_from_nl(rtnl_route_get_pref_src(rt), &base.prefsrc);
-		base.protocol = rtnl_route_get_protocol(rt);
-		base.scope = rtnl_route_get_scope(rt);
-		base.type = rtnl_route_get_type(rt);
-		base.metric = rtnl_route_get_priority(rt);
-		for (int i = 0; i < (nh ? nh : 1); i++) {
-			struct nr_record *r = row_add(out, NR_T_ROUTES);
-			struct rtnl_nexthop *h = nh ? rtnl_route_nexthop_n(rt, i) : NULL;
+	if (family != AF_INET && family != AF_INET6)
+		return;
+	memset(&base, 0, sizeof(base));
+	base.table_id = rtnl_route_get_table(rt);
+	base.family = (uint8_t)family;
+	if (dst && nl_addr_get_prefixlen(dst) > 0)
+		addr_from_nl(dst, &base.dst);
+	base.dst_len = dst ? (uint8_t)nl_addr_get_prefixlen(dst) : 0;
+	addr_from_nl(rtnl_route_get_pref_src(rt), &base.prefsrc);
+	base.protocol = rtnl_route_get_protocol(rt);
+	base.scope = rtnl_route_get_scope(rt);
+	base.type = rtnl_route_get_type(rt);
+	base.metric = rtnl_route_get_priority(rt);
+	for (int i = 0; i < (nh ? nh : 1); i++) {
+		struct nr_record *r = row_add(out, NR_T_ROUTES);
+		struct rtnl_nexthop *h = nh ? rtnl_route_nexthop_n(rt, i) : NULL;
 
-			if (!r)
-				return;
-			r->route = base;
-			if (h) {
-				addr_from_nl(rtnl_route_nh_get_gateway(h), &r->route.gateway);
-				r->route.oif = (uint32_t)rtnl_route_nh_get_ifindex(h);
-			}
-			if (nh > 1) {
-				r->route.nexthop = (uint16_t)(i + 1);
-				/* The kernel keeps weight - 1 (rtnh_hops). */
-				r->route.weight = (uint16_t)(rtnl_route_nh_get_weight(h) + 1);
-			}
+		if (!r)
+			return;
+		r->route = base;
+		if (h) {
+			addr_from_nl(rtnl_route_nh_get_gateway(h), &r->route.gateway);
+			r->route.oif = (uint32_t)rtnl_route_nh_get_ifindex(h);
+		}
+		if (nh > 1) {
+			r->route.nexthop = (uint16_t)(i + 1);
+			/* The kernel keeps weight - 1 (rtnh_hops). */
+			r->route.weight = (uint16_t)(rtnl_route_nh_get_weight(h) + 1);
 		}
 	}
+}
+
+static int route_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct rtnl_route *rt = NULL;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return MNL_CB_OK;
+	/* Parsed by libnl one message at a time: its route cache keeps one route per
+	 * (family, table, destination, metric), and IPv6 has fe80::/64 and ff00::/8 on every
+	 * interface. */
+	if (rtnl_route_parse((struct nlmsghdr *)nlh, &rt) < 0)
+		return MNL_CB_OK;
+	route_rows(rt, data);
+	rtnl_route_put(rt);
+	return MNL_CB_OK;
+}
+
+/* Every route of every table, both families. */
+static int read_routes(struct tp_ns *n, struct rows *out)
+{
+	char req[64];
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+
+	memset(req, 0, sizeof(req));
+	nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = 1;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_UNSPEC;
+	return nr_netns_dump(n->ns, NETLINK_ROUTE, req, nlh->nlmsg_len, n->src->dump_buf,
+			     DUMP_BUF_SIZE, route_cb, out);
 }
 
 static void read_neighs(struct nl_cache *c, struct rows *out)
@@ -543,7 +575,7 @@ static void store(struct tp_ns *n, struct rows *rs, uint64_t hash, int64_t now)
 static int read_ns(struct tp_ns *n, struct rows *rs)
 {
 	struct nl_sock *sk = nl_socket_alloc();
-	struct nl_cache *links = NULL, *addrs = NULL, *routes = NULL, *neighs = NULL;
+	struct nl_cache *links = NULL, *addrs = NULL, *neighs = NULL;
 	int fd, r;
 
 	if (!sk)
@@ -570,25 +602,22 @@ static int read_ns(struct tp_ns *n, struct rows *rs)
 	if (r == 0)
 		r = rtnl_addr_alloc_cache(sk, &addrs);
 	if (r == 0)
-		r = rtnl_route_alloc_cache(sk, AF_UNSPEC, 0, &routes);
-	if (r == 0)
 		r = rtnl_neigh_alloc_cache(sk, &neighs);
 	if (r == 0) {
 		read_links(n, links, rs);
 		read_addrs(addrs, rs);
-		read_routes(routes, rs);
 		read_neighs(neighs, rs);
 	}
 	nl_cache_free(links);
 	nl_cache_free(addrs);
-	nl_cache_free(routes);
 	nl_cache_free(neighs);
 	nl_socket_free(sk); /* closes fd */
 	if (r < 0) {
 		log_warn("topology: %s: %s", n->label, nl_geterror(r));
 		return -EIO;
 	}
-	return read_listeners(n, rs);
+	r = read_routes(n, rs);
+	return r < 0 ? r : read_listeners(n, rs);
 }
 
 /* Takes a snapshot of @n and stores it if it changed or starts a partition window. */

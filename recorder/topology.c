@@ -406,6 +406,11 @@ static void read_neighs(struct nl_cache *c, struct rows *out)
 
 		if (family != AF_INET && family != AF_INET6)
 			continue;
+		/* As `ip neigh` shows them: NOARP entries (multicast and broadcast addresses,
+		 * made and dropped as IPv6 sends MLD reports and solicitations) are left out;
+		 * they say nothing about a neighbour and would make every snapshot differ. */
+		if (rtnl_neigh_get_state(ne) & NUD_NOARP)
+			continue;
 		r = row_add(out, NR_T_NEIGHBORS);
 		if (!r)
 			return;
@@ -695,11 +700,20 @@ static void snapshot(struct tp_ns *n)
 static void round_all(struct tp_src *s, bool dirty_only)
 {
 	int64_t t0 = nr_mono_ns();
+	uint64_t stored = s->n_stored, rows = s->n_rows;
+	unsigned taken = 0;
 
 	for (struct tp_ns *n = s->list; n; n = n->next)
-		if (!dirty_only || n->dirty)
+		if (!dirty_only || n->dirty) {
 			snapshot(n);
+			taken++;
+		}
 	s->last_ns = nr_mono_ns() - t0;
+	log_debug("topology: %s round: %u namespaces read, %llu snapshots stored, %llu rows, "
+		  "%.1f ms",
+		  dirty_only ? "change" : "interval", taken,
+		  (unsigned long long)(s->n_stored - stored), (unsigned long long)(s->n_rows - rows),
+		  (double)s->last_ns / NR_NS_PER_MS);
 }
 
 static void on_timer(struct nr_daemon *d, int fd, uint32_t events, void *data)

@@ -94,6 +94,9 @@ for l in ip("-j", "addr", "show"):
             continue
         check("address %s scope" % a["local"], r["scope"], scopes.get(a["scope"], a["scope"]))
         check("address %s family" % a["local"], r["family"], 4 if a["family"] == "inet" else 6)
+        fl = int(r["flags"])
+        check("address %s nodad flag" % a["local"], bool(fl & 0x02), bool(a.get("nodad")))
+        check("address %s permanent flag" % a["local"], bool(fl & 0x80), not a.get("dynamic"))
 check("number of addresses", len(addrs), n)
 
 # --- routes: ip -N prints numbers; one stored row per next hop
@@ -141,9 +144,26 @@ for rt in iproutes:
         check(w + " dev", names.get(int(r["oif"] or 0), ""), rt.get("dev", ""))
 check("number of routes", len(stored), seen)
 
+# --- neighbours: as `ip neigh` lists them (NOARP entries are not stored, and ip hides them).
+# A dynamic entry's state moves on (REACHABLE to STALE) without a new snapshot: only a
+# permanent one's state is compared.
+neighs = {(int(r["ifindex"]), r["address"]): r
+          for r in sql("SELECT * FROM neighbors WHERE snapshot_id = %s" % snap)}
+ipneigh = [e for e in ip("-j", "neigh", "show") if "NOARP" not in e.get("state", [])]
+for e in ipneigh:
+    ifx = [k for k, v in names.items() if v == e["dev"]][0]
+    r = neighs.get((ifx, e["dst"]))
+    if not r:
+        fails.append("neighbour %s on %s not stored" % (e["dst"], e["dev"]))
+        continue
+    check("neighbour %s lladdr" % e["dst"], r["lladdr"], e.get("lladdr", ""))
+    if "PERMANENT" in e.get("state", []):
+        check("neighbour %s state" % e["dst"], r["state"], 0x80)
+check("number of neighbours", len(neighs), len(ipneigh))
+
 if fails:
     for f in fails:
         print("FAIL:", f)
     sys.exit(1)
-print("ok: %s: %d links, %d addresses, %d routes equal to ip -j, field by field"
-      % (ns, len(links), len(addrs), seen))
+print("ok: %s: %d links, %d addresses, %d routes, %d neighbours equal to ip -j, field by field"
+      % (ns, len(links), len(addrs), seen, len(neighs)))

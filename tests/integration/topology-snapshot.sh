@@ -46,6 +46,9 @@ ip -n "$A" route add 10.94.0.0/16 via 10.92.0.2
 ip -n "$A" route add default via 10.92.0.2 table 100
 ip -n "$A" route add 10.95.0.0/16 nexthop via 10.92.0.2 weight 1 nexthop via 10.93.0.2 weight 3
 ip -n "$A" -6 route add 2001:db8:99::/48 via 2001:db8:92::2 metric 50
+# Neighbours: one learnt by ARP, one permanent.
+ip netns exec "$A" ping -c 1 -W 2 10.92.0.2 > /dev/null || fail "ping 10.92.0.2"
+ip -n "$A" neigh add 10.92.0.9 lladdr 02:00:00:00:00:09 dev ta0 nud permanent
 spawn ip netns exec "$A" "$PY" -c '
 import socket, time, sys
 s = socket.socket(); s.bind(("10.92.0.1", 8080)); s.listen(); open(sys.argv[1], "w").close()

@@ -337,7 +337,14 @@ static void usage(FILE *f)
 	      "  retrans [-n N] [FILTER]\n"
 	      "                       the N connections with the most retransmissions (default 10)\n"
 	      "  rtt [-n N] [FILTER]  the N connections with the longest round-trip time\n"
-	      "                       (default 10)\n\n"
+	      "                       (default 10)\n"
+	      "  topology [--at TIME] [--netns NAME|INODE]\n"
+	      "                       each network namespace as of TIME (default: --until, or\n"
+	      "                       now): interfaces, addresses, routes, neighbours, listeners\n"
+	      "  topology diff T1 T2 [--netns NAME|INODE]\n"
+	      "                       what changed in the topology between T1 and T2\n"
+	      "  listening [--at TIME] [--netns NAME|INODE]\n"
+	      "                       the listening sockets as of TIME, with their processes\n\n"
 	      "TIME: 2026-11-22T03:10:00Z, 2026-11-22 03:10 (local), 1700000000 (epoch s),\n"
 	      "      now, 90s ago, 15m ago, 2h ago, 3d ago, today, yesterday, yesterday 03:00\n"
 	      "FILTER: [src|dst] host ADDR, [src|dst] net CIDR, [src|dst] port N, proto NAME,\n"
@@ -364,6 +371,8 @@ static const struct {
 	{ "sockets", nr_cmd_sockets },
 	{ "retrans", nr_cmd_retrans },
 	{ "rtt", nr_cmd_rtt },
+	{ "topology", nr_cmd_topology },
+	{ "listening", nr_cmd_listening },
 };
 
 int nr_cli_main(int argc, char **argv)

@@ -107,6 +107,9 @@ int nr_cmd_top(struct nr_cli *cli, int argc, char **argv);
 int nr_cmd_sockets(struct nr_cli *cli, int argc, char **argv);
 int nr_cmd_retrans(struct nr_cli *cli, int argc, char **argv);
 int nr_cmd_rtt(struct nr_cli *cli, int argc, char **argv);
+/* topology [--at T] [--netns N], topology diff T1 T2 [--netns N] */
+int nr_cmd_topology(struct nr_cli *cli, int argc, char **argv);
+int nr_cmd_listening(struct nr_cli *cli, int argc, char **argv);
 
 /* The SQL that sockets, retrans or rtt (@cmd) runs over the sockets rows matching @where, with
  * @cli's format, showing @n lines (retrans, rtt): for tests of its plan. NULL for another

@@ -116,7 +116,31 @@ got=$(q -d "$D" sql "SELECT group_concat(x, ' ') FROM (
 assert_eq "$got" "+address 10.97.0.1/24 +route 10.96.0.0/16 +route 10.97.0.0/24 +route 10.97.0.1/32 +route 10.97.0.255/32" \
 	"rows the new snapshot adds (the route, the address and the kernel's routes for it)"
 T_AFTER=$(date +%s%N)
-echo "T_MID=$T_MID T_CHANGE=$T_CHANGE T_AFTER=$T_AFTER S1=$S1 S2=$S2" > "$T/times"
+at() { awk -v n="$1" 'BEGIN { printf "@%d.%09d", n / 1e9, n % 1e9 }'; } # epoch seconds
+# As of a time between S1 and S2 (before the change): S1. After it: S2.
+got=$("$NETREC" -d "$D" -f json topology --at "$(at "$T_MID")" --netns "$A" |
+	"$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["namespaces"][0]["snapshot"]["id"], len(d["namespaces"][0]["routes"]))')
+assert_eq "$got" "$S1 $(q -d "$D" sql "SELECT count(*) FROM routes WHERE snapshot_id = $S1")" \
+	"topology --at a time between the two snapshots: the earlier one (id, its routes)"
+got=$("$NETREC" -d "$D" -f json topology --at "$(at "$T_AFTER")" --netns "$A" |
+	"$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["namespaces"][0]["snapshot"]["id"])')
+assert_eq "$got" "$S2" "topology --at a time after the change: the new snapshot"
+"$NETREC" -d "$D" topology --at "$(at "$T_MID")" --netns "$A" > "$T/topo.txt"
+grep -q "vx0 .*vxlan.*id 42 remote 10.92.0.2 local 10.92.0.1 port 4789 dev ta0" "$T/topo.txt" ||
+	fail "the text output has no readable vx0 line: $(cat "$T/topo.txt")"
+ok "text output: $(grep -c . "$T/topo.txt") lines, e.g. '$(grep ' vx0 ' "$T/topo.txt" | sed 's/^ *//')'"
+# The diff: exactly the route and the address added (and the kernel's routes for the address).
+"$NETREC" -d "$D" topology diff "$(at "$T_MID")" "$(at "$T_AFTER")" > "$T/diff.txt"
+cat "$T/diff.txt"
+got=$(grep -c . "$T/diff.txt")
+assert_eq "$got" 5 "lines of topology diff (the address, the route, and the 3 routes the kernel adds for the address)"
+grep -q "^+ netns $AI.* address br0 10.97.0.1/24" "$T/diff.txt" || fail "diff: no added address"
+grep -q "^+ netns $AI.* route main 10.96.0.0/16 via 10.92.0.2 dev ta0" "$T/diff.txt" || fail "diff: no added route"
+got=$(grep -c '^[-~]' "$T/diff.txt" || true)
+assert_eq "$got" 0 "removed or changed items in the diff"
+got=$("$NETREC" -d "$D" -f csv --no-header listening --at "$(at "$T_AFTER")" --netns "$A" | cut -d, -f3-7)
+ok "listening: $got"
+case "$got" in *8080*"$LPID"*python3*) ;; *) fail "listening does not show the listener: $got" ;; esac
 
 kill -TERM "$RPID"
 wait_exit "$RPID" 10 || fail "netrecd exited with status $?: $(cat "$T/rec.log")"

@@ -177,11 +177,6 @@ udp_mib() {
 # field LINE KEY: the value after KEY= in LINE (up to the next blank or slash).
 field() { sed -n "s/.* $2=\([0-9.-]*\).*/\1/p" <<< "$1"; }
 
-median() {
-	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
-		END { if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR + 1) / 2];
-		      else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
 # overhead WITHOUT WITH: how much lower WITH is, in percent of WITHOUT.
 overhead() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.2f", (a - b) * 100 / a; else print "n/a" }'; }
 met() { awk -v o="$1" -v t="$2" 'BEGIN { if (o == "n/a") print "n/a"; else if (o <= t) print "met"; else print "NOT met" }'; }

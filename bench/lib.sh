@@ -80,3 +80,19 @@ wait_for() {
 	done
 	return 1
 }
+
+# cpu_ns PID: the run time of all its threads so far, ns (schedstat's first field).
+cpu_ns() {
+	local t sum=0
+	for t in /proc/"$1"/task/*/schedstat; do
+		sum=$((sum + $(cut -d' ' -f1 "$t")))
+	done
+	echo "$sum"
+}
+
+# median N...: the median of the numbers (the mean of the middle two of an even count), or n/a.
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
+		END { if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR + 1) / 2];
+		      else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}

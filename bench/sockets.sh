@@ -74,15 +74,6 @@ ip -n "$NS_B" link set veth-b up
 PER=15000
 ulimit -n "$(ulimit -Hn)"
 
-# cpu_ns PID: utime+stime of all its threads, ns (schedstat's first field is run time).
-cpu_ns() {
-	local t sum=0
-	for t in /proc/"$1"/task/*/schedstat; do
-		sum=$((sum + $(cut -d' ' -f1 "$t")))
-	done
-	echo "$sum"
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # ss_cost ARGS: "WALL_MS CPU_MS" of one `ss ARGS` in -a (its output counted, not printed).
 ss_cost() {

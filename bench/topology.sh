@@ -50,14 +50,6 @@ NS_MADE=()
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-cpu_ns() {
-	local t sum=0
-	for t in /proc/"$1"/task/*/schedstat; do
-		sum=$((sum + $(cut -d' ' -f1 "$t")))
-	done
-	echo "$sum"
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 t0=$EPOCHREALTIME
 names=()

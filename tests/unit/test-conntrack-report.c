@@ -28,19 +28,10 @@
 #include "store.h"
 #include "testdir.h"
 #include "testcli.h"
+#include "testreport.h"
 
-#define WIDTH (3600LL * NR_NS_PER_SEC)
 #define NETNS 4026531840ULL
 #define NO_TS INT_MIN /* timestamps off: no start_ns / stop_ns */
-
-/* The start of the first partition: a whole hour. */
-static int64_t t0;
-
-/* Minute @m after t0, in ns. */
-static int64_t at_min(int m)
-{
-	return t0 + (int64_t)m * 60 * NR_NS_PER_SEC;
-}
 
 struct ct_row {
 	int min; /* ts_ns = at_min(min) */
@@ -116,8 +107,11 @@ static const struct ct_row rows[] = {
 	  5353, 0xa, 100, 0, 0 },
 };
 
-static void make_record(struct nr_record *r, const struct ct_row *s)
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+
+static void make_record(struct nr_record *r, size_t i)
 {
+	const struct ct_row *s = &rows[i];
 	struct nr_rec_conntrack *c = &r->ct;
 
 	memset(r, 0, sizeof(*r));
@@ -158,41 +152,9 @@ static void make_record(struct nr_record *r, const struct ct_row *s)
 	}
 }
 
-static void write_partition(int first_min, int end_min, bool finalize)
-{
-	struct nr_meta_info m;
-	struct nr_part *p;
-	char err[256];
-
-	nr_meta_info_fill(&m, "test", false);
-	assert_int_equal(nr_part_open(tmpdir, at_min(first_min), WIDTH, &m, &p, err, sizeof(err)),
-			 0);
-	assert_int_equal(nr_part_begin(p), 0);
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		struct nr_record r;
-
-		if (rows[i].min < first_min || rows[i].min >= end_min)
-			continue;
-		make_record(&r, &rows[i]);
-		assert_int_equal(nr_part_insert(p, &r), 0);
-	}
-	assert_int_equal(nr_part_commit(p), 0);
-	/* The first one finalized (with the lookup indexes), the second left as the open one. */
-	assert_int_equal(nr_part_close(p, finalize), 0);
-}
-
 static int group_setup(void **state)
 {
-	tmpdir_setup(state);
-	t0 = nr_part_align(1700000000LL * NR_NS_PER_SEC, WIDTH);
-	write_partition(0, 60, true);
-	write_partition(60, 120, false);
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	return tmpdir_teardown(state);
+	return store_setup(state, NROWS, make_record);
 }
 
 /* ---- times ------------------------------------------------------------------------------ */
@@ -202,15 +164,6 @@ static char *ns_text(int min)
 	char *s;
 
 	assert_true(asprintf(&s, "%lld", (long long)at_min(min)) > 0);
-	return s;
-}
-
-/* "@SECONDS" of minute @m: a TIME nr_time_parse reads without a time zone. */
-static char *at_arg(int m)
-{
-	char *s;
-
-	assert_true(asprintf(&s, "@%lld", (long long)(at_min(m) / NR_NS_PER_SEC)) > 0);
 	return s;
 }
 
@@ -490,7 +443,7 @@ static void test_conntrack_all(void **state)
 	char *ts5 = ns_text(5);
 
 	(void)state;
-	assert_int_equal(c.nrows, 1 + sizeof(rows) / sizeof(rows[0]));
+	assert_int_equal(c.nrows, 1 + NROWS);
 	/* Oldest first, raw columns in CSV. */
 	assert_string_equal(c.cells[c.ncols + 0], ts5);
 	assert_column(&c, "event", "dump|new|update|new|destroy|new|new|destroy|destroy|new|destroy|"
@@ -615,5 +568,5 @@ int main(void)
 		cmocka_unit_test(test_conntrack_bad_filter),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, group_setup, tmpdir_teardown);
 }

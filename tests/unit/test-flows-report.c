@@ -26,19 +26,11 @@
 #include "store.h"
 #include "testdir.h"
 #include "testcli.h"
+#include "testreport.h"
 
-#define WIDTH (3600LL * NR_NS_PER_SEC)
 #define NS_HOST 4026531840ULL
 #define NS_CTR 4026532001ULL
 #define NONE (-1)
-
-/* The start of the first partition: a whole hour. */
-static int64_t t0;
-
-static int64_t at_min(int m)
-{
-	return t0 + (int64_t)m * 60 * NR_NS_PER_SEC;
-}
 
 enum kind { FLOW = NR_FLOW_IP, OTHER = NR_FLOW_OTHER, OVERFLOW = NR_FLOW_OVERFLOW };
 
@@ -108,8 +100,9 @@ static const struct flow_row rows[] = {
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
 
-static void make_record(struct nr_record *r, const struct flow_row *s)
+static void make_record(struct nr_record *r, size_t i)
 {
+	const struct flow_row *s = &rows[i];
 	struct nr_rec_flow *f = &r->flow;
 
 	memset(r, 0, sizeof(*r));
@@ -140,28 +133,6 @@ static void make_record(struct nr_record *r, const struct flow_row *s)
 	f->icmp_code = (int16_t)s->icmp_code;
 }
 
-static void write_partition(int first_min, int end_min, bool finalize)
-{
-	struct nr_meta_info m;
-	struct nr_part *p;
-	char err[256];
-
-	nr_meta_info_fill(&m, "test", false);
-	assert_int_equal(nr_part_open(tmpdir, at_min(first_min), WIDTH, &m, &p, err, sizeof(err)),
-			 0);
-	assert_int_equal(nr_part_begin(p), 0);
-	for (size_t i = 0; i < NROWS; i++) {
-		struct nr_record r;
-
-		if (rows[i].min < first_min || rows[i].min >= end_min)
-			continue;
-		make_record(&r, &rows[i]);
-		assert_int_equal(nr_part_insert(p, &r), 0);
-	}
-	assert_int_equal(nr_part_commit(p), 0);
-	assert_int_equal(nr_part_close(p, finalize), 0);
-}
-
 /* The open partition's D rows as a partition of schema version 2 has them: no kind. */
 static void forget_kind(void)
 {
@@ -182,33 +153,9 @@ static void forget_kind(void)
 
 static int group_setup(void **state)
 {
-	tmpdir_setup(state);
-	t0 = nr_part_align(1700000000LL * NR_NS_PER_SEC, WIDTH);
-	write_partition(0, 60, true);
-	write_partition(60, 120, false);
+	store_setup(state, NROWS, make_record);
 	forget_kind();
 	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	return tmpdir_teardown(state);
-}
-
-/* "@SECONDS" of minute @m: a TIME nr_time_parse reads without a time zone. */
-static char *at_arg(int m)
-{
-	char *s;
-
-	assert_true(asprintf(&s, "@%lld", (long long)(at_min(m) / NR_NS_PER_SEC)) > 0);
-	return s;
-}
-
-/* Fails with the whole output when @want is not in it. */
-static void assert_has(const char *out, const char *want)
-{
-	if (!strstr(out, want))
-		fail_msg("'%s' not in:\n%s", want, out);
 }
 
 /* ---- top: the default rule -------------------------------------------------------------- */
@@ -547,5 +494,5 @@ int main(void)
 		cmocka_unit_test(test_flows_bad_filter),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, group_setup, tmpdir_teardown);
 }

@@ -26,19 +26,11 @@
 #include "store.h"
 #include "testdir.h"
 #include "testcli.h"
+#include "testreport.h"
 
-#define WIDTH (3600LL * NR_NS_PER_SEC)
 #define NS_HOST 4026531840ULL
 #define NS_CTR 4026532001ULL
 #define N NR_NONE /* unknown: NULL in the store */
-
-/* The start of the first partition: a whole hour (2023-11-14T22:00:00Z). */
-static int64_t t0;
-
-static int64_t at_min(int m)
-{
-	return t0 + (int64_t)m * 60 * NR_NS_PER_SEC;
-}
 
 struct sock_row {
 	int min; /* ts_ns = at_min(min) */
@@ -131,8 +123,9 @@ static const struct sock_row rows[] = {
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
 
-static void make_record(struct nr_record *r, const struct sock_row *s)
+static void make_record(struct nr_record *r, size_t i)
 {
+	const struct sock_row *s = &rows[i];
 	struct nr_rec_socket *k = &r->sock;
 
 	memset(r, 0, sizeof(*r));
@@ -162,64 +155,9 @@ static void make_record(struct nr_record *r, const struct sock_row *s)
 	k->cwnd = N;
 }
 
-static void write_partition(int first_min, int end_min, bool finalize)
-{
-	struct nr_meta_info m;
-	struct nr_part *p;
-	char err[256];
-
-	nr_meta_info_fill(&m, "test", false);
-	assert_int_equal(nr_part_open(tmpdir, at_min(first_min), WIDTH, &m, &p, err, sizeof(err)),
-			 0);
-	assert_int_equal(nr_part_begin(p), 0);
-	for (size_t i = 0; i < NROWS; i++) {
-		struct nr_record r;
-
-		if (rows[i].min < first_min || rows[i].min >= end_min)
-			continue;
-		make_record(&r, &rows[i]);
-		assert_int_equal(nr_part_insert(p, &r), 0);
-	}
-	assert_int_equal(nr_part_commit(p), 0);
-	/* The first one finalized (with the lookup indexes), the second left as the open one. */
-	assert_int_equal(nr_part_close(p, finalize), 0);
-}
-
 static int group_setup(void **state)
 {
-	tmpdir_setup(state);
-	t0 = nr_part_align(1700000000LL * NR_NS_PER_SEC, WIDTH);
-	write_partition(0, 60, true);
-	write_partition(60, 120, false);
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	return tmpdir_teardown(state);
-}
-
-/* "@SECONDS" of minute @m: a TIME nr_time_parse reads without a time zone. */
-static char *at_arg(int m)
-{
-	char *s;
-
-	assert_true(asprintf(&s, "@%lld", (long long)(at_min(m) / NR_NS_PER_SEC)) > 0);
-	return s;
-}
-
-/* The ts_ns of each minute in @mins (-1 ends the list), joined with '|' as column() does. */
-static char *ns_list(const int *mins)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	for (size_t i = 0; mins[i] >= 0; i++)
-		fprintf(f, "%s%lld", i ? "|" : "", (long long)at_min(mins[i]));
-	fclose(f);
-	return buf;
+	return store_setup(state, NROWS, make_record);
 }
 
 static void assert_times(const struct csv *c, const char *col, const int *mins)
@@ -228,16 +166,6 @@ static void assert_times(const struct csv *c, const char *col, const int *mins)
 
 	assert_column(c, col, want);
 	free(want);
-}
-
-/* Fails when @want is not in @out, with the whole output on stderr (cmocka cuts long
- * messages). */
-static void assert_has(const char *out, const char *want)
-{
-	if (!strstr(out, want)) {
-		fprintf(stderr, "output:\n%s", out);
-		fail_msg("'%s' not in the output", want);
-	}
 }
 
 /* ---- sockets ---------------------------------------------------------------------------- */
@@ -679,5 +607,5 @@ int main(void)
 		cmocka_unit_test(test_export_filter),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, group_setup, tmpdir_teardown);
 }

@@ -25,20 +25,12 @@
 #include "store.h"
 #include "testdir.h"
 #include "testcli.h"
+#include "testreport.h"
 
-#define WIDTH (3600LL * NR_NS_PER_SEC)
 #define NS_HOST 4026531840ULL
 #define NS_BLUE 4026532001ULL
 #define NS_RED 4026532002ULL
 #define N NR_NONE
-
-/* The start of the first partition: a whole hour (2023-11-14T22:00:00Z). */
-static int64_t t0;
-
-static int64_t at_min(int m)
-{
-	return t0 + (int64_t)m * 60 * NR_NS_PER_SEC;
-}
 
 /*
  * The store. Minutes from t0 (22:00Z); partition 1 is minutes 0-59, partition 2 is 60-119.
@@ -280,65 +272,25 @@ static void red(int64_t id, int min)
 	listener_row(id, 17, "0.0.0.0", 5353, 3001, 5000, "avahi-daemon");
 }
 
-static void open_partition(int first_min)
-{
-	struct nr_meta_info m;
-	char err[256];
-
-	nr_meta_info_fill(&m, "test", false);
-	assert_int_equal(nr_part_open(tmpdir, at_min(first_min), WIDTH, &m, &cur, err, sizeof(err)),
-			 0);
-	assert_int_equal(nr_part_begin(cur), 0);
-}
-
-static void close_partition(bool finalize)
-{
-	assert_int_equal(nr_part_commit(cur), 0);
-	assert_int_equal(nr_part_close(cur, finalize), 0);
-	cur = NULL;
-}
-
 static int group_setup(void **state)
 {
-	tmpdir_setup(state);
-	t0 = nr_part_align(1700000000LL * NR_NS_PER_SEC, WIDTH);
-	open_partition(0);
+	store_dir_setup(state);
+	cur = part_open(0);
 	host(1, 10, false);
 	blue(2, 10);
 	red(3, 10);
 	snapshot(4, 40, NS_RED, "red", 0, 5000);
-	close_partition(true);
-	open_partition(60);
+	part_close(cur, true);
+	cur = part_open(60);
 	host(5, 60, false);
 	blue(6, 60);
 	host(7, 90, true);
-	close_partition(false);
+	part_close(cur, false);
+	cur = NULL;
 	return 0;
 }
 
-static int group_teardown(void **state)
-{
-	return tmpdir_teardown(state);
-}
-
 /* ---- helpers ---------------------------------------------------------------------------- */
-
-/* "@SECONDS" of minute @m. */
-static char *at_arg(int m)
-{
-	char *s;
-
-	assert_true(asprintf(&s, "@%lld", (long long)(at_min(m) / NR_NS_PER_SEC)) > 0);
-	return s;
-}
-
-static void assert_has(const char *out, const char *want)
-{
-	if (!strstr(out, want)) {
-		fprintf(stderr, "output:\n%s", out);
-		fail_msg("'%s' not in the output", want);
-	}
-}
 
 static void assert_lacks(const char *out, const char *unwanted)
 {
@@ -529,19 +481,6 @@ static void check_ids(int m, const char *want_ids, const char *want_ts)
 	assert_column(&c, "ts_ns", want_ts);
 	csv_free(&c);
 	result_free(&r);
-}
-
-static char *ns_list(const int *mins)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	for (size_t i = 0; mins[i] >= 0; i++)
-		fprintf(f, "%s%lld", i ? "|" : "", (long long)at_min(mins[i]));
-	fclose(f);
-	return buf;
 }
 
 /* As of T: each namespace's latest snapshot at or before T, gone ones left out. */
@@ -1049,5 +988,5 @@ int main(void)
 		cmocka_unit_test(test_listening),    cmocka_unit_test(test_bad_input),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, group_setup, tmpdir_teardown);
 }

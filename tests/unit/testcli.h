@@ -202,6 +202,16 @@ static inline struct csv csv_run(struct result r)
 	return c;
 }
 
+/* Fails when @want is not in @out, with the whole output on stderr (cmocka cuts long
+ * messages). */
+static inline void assert_has(const char *out, const char *want)
+{
+	if (!strstr(out, want)) {
+		fprintf(stderr, "output:\n%s", out);
+		fail_msg("'%s' not in the output", want);
+	}
+}
+
 /* A usage error: status 2, one line on stderr, nothing on stdout. Frees @r. */
 static inline void expect_usage(const char *what, struct result r)
 {

@@ -80,7 +80,7 @@ void nr_daemon_kick(struct nr_daemon *d)
 	nr_queue_kick(d->q);
 }
 
-void nr_daemon_wait_room(struct nr_daemon *d, size_t rows)
+bool nr_daemon_wait_room(struct nr_daemon *d, size_t rows)
 {
 	struct timespec ts = { 0, 2 * 1000 * 1000 };
 
@@ -88,6 +88,7 @@ void nr_daemon_wait_room(struct nr_daemon *d, size_t rows)
 		nr_queue_kick(d->q);
 		nanosleep(&ts, NULL);
 	}
+	return nr_queue_room(d->q) >= rows;
 }
 
 int nr_daemon_watch(struct nr_daemon *d, int fd, nr_io_cb cb, void *data)

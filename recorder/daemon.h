@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -33,8 +34,10 @@ size_t nr_daemon_queue_room(struct nr_daemon *d);
 void nr_daemon_kick(struct nr_daemon *d);
 /* Waits (2 ms at a time, 5 s at most) until the queue has room for @rows: for a source
  * that must hand over many rows at once and whose input can wait (a drained flow map, a
- * socket sample), instead of losing rows to a full queue. Blocks the loop meanwhile. */
-void nr_daemon_wait_room(struct nr_daemon *d, size_t rows);
+ * socket sample), instead of losing rows to a full queue. Blocks the loop meanwhile.
+ * Returns false if there is still no room (the writer is stuck): the caller stops waiting
+ * for the rest of its pass, and what does not fit is counted as lost by the queue. */
+bool nr_daemon_wait_room(struct nr_daemon *d, size_t rows);
 
 /* Hands a gaps row from @src to the writer: [from, to], why, and how much was lost
  * (NR_NONE: unknown). */

@@ -431,18 +431,50 @@ int nr_netns_socket(const struct nr_netns *ns, int domain, int type, int protoco
 	return nr_netns_run(ns, make_socket, &a);
 }
 
-int nr_netns_dump(const struct nr_netns *ns, int proto, const void *req, size_t len, void *buf,
-		  size_t buflen, int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)
+/* NLMSG_DONE carries the dump's own status: an error there means the dump stopped early. */
+static int dump_done(const struct nlmsghdr *nlh, void *data)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	const struct nlmsghdr *nlh = req;
-	socklen_t sl = sizeof(sa);
-	int fd = nr_netns_socket(ns, AF_NETLINK, SOCK_RAW, proto), r = 0;
+	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
+		int err = *(const int *)mnl_nlmsg_get_payload(nlh);
+
+		if (err < 0) {
+			errno = -err;
+			return MNL_CB_ERROR;
+		}
+	}
+	return MNL_CB_STOP;
+}
+
+int nr_netns_nl_socket(const struct nr_netns *ns, int type, int proto)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK }, kernel = { .nl_family = AF_NETLINK };
+	int fd = nr_netns_socket(ns, AF_NETLINK, type, proto), r;
 
 	if (fd < 0)
 		return fd;
+	/* Connected to the kernel (port 0): the socket then takes no unicast from any other
+	 * port, so a process in the namespace cannot forge replies. */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0 || send(fd, req, len, 0) < 0) {
+	    connect(fd, (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int nr_netns_dump(const struct nr_netns *ns, int proto, const void *req, size_t len, void *buf,
+		  size_t buflen, int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)
+{
+	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_DONE] = dump_done };
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	const struct nlmsghdr *nlh = req;
+	socklen_t sl = sizeof(sa);
+	int fd = nr_netns_nl_socket(ns, SOCK_RAW, proto), r = 0;
+
+	if (fd < 0)
+		return fd;
+	if (getsockname(fd, (struct sockaddr *)&sa, &sl) < 0 || send(fd, req, len, 0) < 0) {
 		r = -errno;
 		close(fd);
 		return r;
@@ -456,7 +488,8 @@ int nr_netns_dump(const struct nr_netns *ns, int proto, const void *req, size_t 
 			r = -errno;
 			break;
 		}
-		r = mnl_cb_run(buf, (size_t)got, nlh->nlmsg_seq, sa.nl_pid, cb, data);
+		r = mnl_cb_run2(buf, (size_t)got, nlh->nlmsg_seq, sa.nl_pid, cb, data, ctl,
+				NLMSG_MIN_TYPE);
 		if (r <= MNL_CB_STOP) {
 			r = r < 0 ? -errno : 0;
 			break;

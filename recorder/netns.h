@@ -56,10 +56,15 @@ int nr_netns_socket(const struct nr_netns *ns, int domain, int type, int protoco
  */
 int nr_netns_run(const struct nr_netns *ns, int (*fn)(void *arg), void *arg);
 
+/* A netlink socket inside @ns, bound and connected to the kernel (it accepts no message from
+ * another port). Returns the fd or -errno. */
+int nr_netns_nl_socket(const struct nr_netns *ns, int type, int proto);
+
 /*
  * A netlink dump inside @ns: sends @req (a complete request with NLM_F_DUMP and its
  * nlmsg_seq) on a new @proto socket there and calls @cb (libmnl's mnl_cb_t) for every reply,
- * reading into @buf. Blocks until the dump ends. Returns 0, or -errno if it was cut short.
+ * reading into @buf. Blocks until the dump ends. Returns 0, or -errno if it was cut short
+ * (including an error the kernel reports in NLMSG_DONE).
  */
 int nr_netns_dump(const struct nr_netns *ns, int proto, const void *req, size_t len, void *buf,
 		  size_t buflen, int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);

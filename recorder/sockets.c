@@ -101,6 +101,8 @@ struct sk_ns {
 	struct nr_addr *addrs; /* the namespace's own addresses */
 	size_t naddrs;
 	int64_t lis_refresh_mono; /* listeners dumped again for an unknown close, rate-limited */
+	int64_t ev_failed_ns; /* not subscribed since (wall clock); 0 when subscribed */
+	int ev_err;
 	uint64_t n_lost;
 	struct sk_ns *next;
 };
@@ -121,12 +123,14 @@ struct sk_src {
 	char *dump_buf;
 	struct nr_nlmc mc; /* recvmmsg buffers, shared: one namespace is read at a time */
 	uint64_t emitted;
+	bool wait_ok; /* this sample may still wait for the writer */
 	int64_t no_pid; /* rows written without a process since the last gaps row */
 	int64_t no_pid_since;
 	/* health */
 	uint64_t n_open, n_sample, n_close, n_owner_bpf, n_owner_proc, n_owner_listener;
 	uint64_t n_owner_unknown, n_missed, n_lost, n_dump_errors, n_refused, n_bad;
 	int64_t last_round_ns;
+	int64_t last_sample_ns; /* wall clock of the last sample */
 };
 
 /* ---- connections ----------------------------------------------------------------------- */
@@ -458,7 +462,7 @@ static int sock_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	if (is_listener(&d))
 		listener_add(x, &d);
-	else if (!x->listeners_only && (d.proto == IPPROTO_TCP || d.dport != 0))
+	else if (!x->listeners_only && d.dport != 0) /* no remote end: not a connection */
 		sock_seen(x, &d);
 	return MNL_CB_OK;
 }
@@ -476,6 +480,15 @@ static int dump_sockets(struct sk_ns *n, bool listeners_only)
 		for (size_t f = 0; f < 2 && r == 0; f++) {
 			size_t len = nr_diag_request(req, families[f], protos[p], ++n->src->seq);
 
+			if (listeners_only) {
+				/* Only what could be a listener, without tcp_info. */
+				struct inet_diag_req_v2 *q =
+					mnl_nlmsg_get_payload((struct nlmsghdr *)req);
+
+				q->idiag_states = protos[p] == IPPROTO_TCP ? 1u << NR_TCP_LISTEN
+									   : 1u << NR_TCP_CLOSE;
+				q->idiag_ext = 0;
+			}
 			x.proto = protos[p];
 			r = nr_netns_dump(n->ns, NETLINK_SOCK_DIAG, req, len, n->src->dump_buf, DUMP_BUF_SIZE, sock_cb, &x);
 		}
@@ -525,9 +538,11 @@ static void emit_row(struct sk_src *s, const char *kind, uint64_t netns, const s
 	k->rttvar_us = d->rttvar_us;
 	k->cwnd = d->cwnd;
 	/* A first sample of a busy host is as many rows as it has connections: the dump is
-	 * done, so waiting for the writer costs nothing but time. */
-	if (++s->emitted % 64 == 0)
-		nr_daemon_wait_room(s->d, 64);
+	 * done, so waiting for the writer costs nothing but time. Close rows do not wait (they
+	 * come from the kernel at its pace, and the loop must go on); nor does the rest of a
+	 * sample once the writer has not made room in 5 s: the queue counts what it drops. */
+	if (kind[0] != 'c' && s->wait_ok && ++s->emitted % 64 == 0)
+		s->wait_ok = nr_daemon_wait_room(s->d, 64);
 	if (o->pid == NR_NONE) {
 		if (!s->no_pid)
 			s->no_pid_since = now;
@@ -577,10 +592,11 @@ static void on_close(struct sk_ns *n, const struct nr_diag_sock *d, int64_t now)
 		forget_bpf_owner(s, d->cookie);
 		return;
 	}
-	if (is_listener(d) || (d->proto == IPPROTO_UDP && d->dport == 0) ||
-	    (d->proto == IPPROTO_TCP && d->state == NR_TCP_LISTEN)) {
+	/* No remote end: a listener (its destroy reports CLOSE, not LISTEN), an unconnected
+	 * UDP socket, a TCP socket that never connected. Not a connection. */
+	if (d->dport == 0) {
 		forget_bpf_owner(s, d->cookie);
-		return; /* not a connection */
+		return;
 	}
 	/* Shorter than a sample. The listener's owner for an accepted one: a server that
 	 * started since the last round is found by dumping the listeners again (once a second
@@ -735,14 +751,17 @@ static void sample(struct sk_src *s)
 	struct nr_procfd_want *w = NULL;
 	size_t nw = 0, cap = 0;
 	uint64_t rows0 = s->n_open + s->n_sample;
+	int64_t missed = 0;
 
 	s->round++;
+	s->wait_ok = true;
 	for (struct sk_ns *n = s->list; n; n = n->next) {
 		int r;
 
+		/* Close notifications queued so far, one budget's worth: a close read later
+		 * still finds its connection, and a flood of closes must not hold the loop. */
 		if (n->ev_fd >= 0)
-			while (!ev_read(n, EV_BUDGET))
-				;
+			ev_read(n, EV_BUDGET);
 		r = dump_addrs(n);
 		if (r == 0)
 			r = dump_sockets(n, false);
@@ -799,9 +818,10 @@ static void sample(struct sk_src *s)
 
 			next = c->next;
 			if (!n || s->round - c->round >= MISSED_ROUNDS) {
-				/* Its close notification was lost (a gaps row says how many) or
-				 * its namespace is gone. */
+				/* Gone without a close row: its notification was lost, or its
+				 * namespace is gone, or it could not be subscribed. */
 				s->n_missed++;
+				missed++;
 				conn_del(s, c);
 				continue;
 			}
@@ -826,6 +846,12 @@ static void sample(struct sk_src *s)
 				 c->direction, c->last.inode, now);
 			c->fresh = c->pending = false;
 		}
+	if (missed)
+		nr_daemon_gap(s->d, NR_SRC_SOCKETS, s->last_sample_ns ? s->last_sample_ns : now, now,
+			      "connections gone without a close row (their last row is their "
+			      "last sample)",
+			      missed);
+	s->last_sample_ns = now;
 	no_pid_gap(s, now);
 	s->last_round_ns = nr_mono_ns() - t0;
 	log_debug("sockets: sample %u: %zu connections, %llu rows, %zu owners from /proc, %.1f ms",
@@ -854,8 +880,17 @@ static void on_tick(struct nr_daemon *d, int fd, uint32_t events, void *data)
 		if (n->ev_fd < 0) {
 			int r = open_events(n);
 
-			if (r == 0)
+			if (r == 0) {
+				char reason[96];
+
+				snprintf(reason, sizeof(reason),
+					 "close notifications unavailable in netns %llu: %s",
+					 (unsigned long long)n->inode, strerror(n->ev_err));
+				nr_daemon_gap(s->d, NR_SRC_SOCKETS, n->ev_failed_ns, now, reason,
+					      NR_NONE);
+				n->ev_failed_ns = 0;
 				log_info("sockets: %s: subscribed to close notifications", n->label);
+			}
 			continue;
 		}
 		drops_check(n, now);
@@ -885,9 +920,13 @@ static void ns_added(struct nr_daemon *d, const struct nr_netns *ns, void *data)
 	s->list = n;
 	r = open_events(n);
 	if (r < 0) {
+		/* Retried every second; a gaps row covers the time when it works again, or
+		 * when the namespace goes or netrecd stops. */
 		log_warn("sockets: %s: cannot subscribe to close notifications: %s; trying again "
 			 "every second",
 			 n->label, strerror(-r));
+		n->ev_failed_ns = nr_now_ns();
+		n->ev_err = -r;
 		return;
 	}
 	/* Its listeners and addresses now, so that closes before the first sample have their
@@ -913,6 +952,13 @@ static void ns_removed(struct nr_daemon *d, const struct nr_netns *ns, void *dat
 	/* Queued closes first; they still find the namespace's listeners (it is off the list
 	 * but ev_read gets it directly). */
 	ev_close(n);
+	if (n->ev_failed_ns) {
+		char reason[96];
+
+		snprintf(reason, sizeof(reason), "close notifications unavailable in netns %llu: %s",
+			 (unsigned long long)n->inode, strerror(n->ev_err));
+		nr_daemon_gap(s->d, NR_SRC_SOCKETS, n->ev_failed_ns, nr_now_ns(), reason, NR_NONE);
+	}
 	free(n->lis);
 	free(n->addrs);
 	free(n);
@@ -933,8 +979,12 @@ static int cgroup2_root(void)
 		return -errno;
 	while (fd < 0 && fgets(line, sizeof(line), f)) {
 		const char *sep = strstr(line, " - cgroup2 ");
+		char root[512];
 
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %511s", path) != 1)
+		/* Field 4 is the mount's root within the hierarchy: only "/" sees every process
+		 * (a bind mount of a subtree would see only its own). */
+		if (!sep || sscanf(line, "%*s %*s %*s %511s %511s", root, path) != 2 ||
+		    strcmp(root, "/") != 0)
 			continue;
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}

@@ -4,8 +4,8 @@
  * relations), addresses, routes (every table), neighbours and listening sockets, read with
  * libnl-route-3 (and sock_diag for the listeners).
  *
- * A namespace is snapshotted every topology-interval, and topology-debounce after any
- * rtnetlink change in it (links, addresses, routes, neighbours). A snapshot is stored only
+ * A namespace is snapshotted every topology-interval, and topology-debounce after an
+ * rtnetlink change in it (links, addresses, routes; neighbours at the interval). A snapshot is stored only
  * when its content hash differs from the namespace's last stored one, or when it is the first
  * of a new partition window (a "keyframe", so that "as of T" never has to look back further
  * than about two partitions, and retention never leaves a namespace without its state). A
@@ -32,6 +32,7 @@
 #include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -67,6 +68,12 @@ struct tp_ns {
 	uint64_t last_hash; /* of the last stored snapshot; 0 none */
 	int64_t last_window; /* partition window of the last stored snapshot */
 	bool dirty; /* a change was seen: a snapshot is due after the debounce */
+	struct {
+		int32_t nsid;
+		uint64_t inode;
+	} *nsids; /* other namespaces' ids in this one (nsid_inode) */
+	size_t nnsids;
+	uint64_t nsid_gen; /* the src->ns_gen they were looked up at; 0: never */
 	struct tp_ns *next;
 };
 
@@ -75,6 +82,8 @@ struct tp_src {
 	struct nr_netns_watch *watch;
 	struct tp_ns *list;
 	int timer_fd, debounce_fd;
+	bool debounce_armed;
+	uint64_t ns_gen; /* changes when a namespace comes or goes: namespace ids to look up again */
 	int64_t debounce_ns, partition_ns;
 	int64_t last_id;
 	bool stopping;
@@ -168,11 +177,10 @@ static int32_t nsid_of(struct tp_ns *n, const struct nr_netns *other)
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	g->rtgen_family = AF_UNSPEC;
 	mnl_attr_put_u32(nlh, NETNSA_FD, (uint32_t)other->fd);
-	fd = nr_netns_socket(n->ns, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	fd = nr_netns_nl_socket(n->ns, SOCK_RAW, NETLINK_ROUTE);
 	if (fd < 0)
 		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0 ||
+	if (getsockname(fd, (struct sockaddr *)&sa, &sl) < 0 ||
 	    send(fd, req, nlh->nlmsg_len, 0) < 0) {
 		close(fd);
 		return -1;
@@ -185,12 +193,32 @@ static int32_t nsid_of(struct tp_ns *n, const struct nr_netns *other)
 }
 
 /* The inode of the namespace @nsid names inside @n: the recorded namespace with that id
- * there. 0 if none is recorded (a namespace netrecd does not record, or no longer exists). */
+ * there. 0 if none is recorded (a namespace netrecd does not record, or no longer exists).
+ * Ids are stable while both namespaces live: each namespace asks every other one once, and
+ * again only when a namespace has come or gone since. */
 static uint64_t nsid_inode(struct tp_ns *n, int32_t nsid)
 {
-	for (struct tp_ns *o = n->src->list; o; o = o->next)
-		if (o != n && o->ns && nsid_of(n, o->ns) == nsid)
-			return o->inode;
+	if (n->nsid_gen != n->src->ns_gen) {
+		size_t k = 0;
+
+		for (struct tp_ns *o = n->src->list; o; o = o->next)
+			k += o != n && o->ns;
+		free(n->nsids);
+		n->nsids = calloc(k ? k : 1, sizeof(*n->nsids));
+		n->nnsids = 0;
+		for (struct tp_ns *o = n->src->list; n->nsids && o; o = o->next) {
+			int32_t id;
+
+			if (o == n || !o->ns || (id = nsid_of(n, o->ns)) < 0)
+				continue;
+			n->nsids[n->nnsids].nsid = id;
+			n->nsids[n->nnsids++].inode = o->inode;
+		}
+		n->nsid_gen = n->src->ns_gen;
+	}
+	for (size_t i = 0; i < n->nnsids; i++)
+		if (n->nsids[i].nsid == nsid)
+			return n->nsids[i].inode;
 	return 0;
 }
 
@@ -206,7 +234,8 @@ static void link_info(struct rtnl_link *l, const char *kind, char *info, size_t 
 	if (!kind)
 		return;
 	if (strcmp(kind, "vlan") == 0) {
-		int proto = rtnl_link_vlan_get_protocol(l);
+		/* libnl keeps the protocol in network byte order. */
+		uint16_t proto = ntohs((uint16_t)rtnl_link_vlan_get_protocol(l));
 
 		snprintf(info, len, "{\"id\":%d,\"protocol\":\"%s\"}", rtnl_link_vlan_get_id(l),
 			 proto == 0x88a8 ? "802.1ad" : "802.1Q");
@@ -532,15 +561,17 @@ static uint64_t rows_hash(const struct rows *rs)
 	return h ? h : 1; /* 0 means "gone" */
 }
 
-/* Hands a snapshot row and its detail rows to the writer as one group. */
-static void store(struct tp_ns *n, struct rows *rs, uint64_t hash, int64_t now)
+/* Hands a snapshot row and its detail rows to the writer as one group. Returns -ENOSPC if the
+ * queue dropped any of them (it counts them in a "queue full" gap). */
+static int store(struct tp_ns *n, struct rows *rs, uint64_t hash, int64_t now)
 {
 	struct tp_src *s = n->src;
 	struct nr_record snap;
+	size_t failed = 0;
+	bool wait_ok;
 	int64_t id = now > s->last_id ? now : s->last_id + 1;
 
 	s->last_id = id;
-	nr_daemon_wait_room(s->d, rs->n + 1);
 	memset(&snap, 0, sizeof(snap));
 	snap.table = NR_T_SNAPSHOTS;
 	snap.source = NR_SRC_TOPOLOGY;
@@ -556,7 +587,8 @@ static void store(struct tp_ns *n, struct rows *rs, uint64_t hash, int64_t now)
 	}
 	if (rs->n)
 		snap.flags = NR_REC_MORE;
-	nr_daemon_emit(s->d, &snap);
+	wait_ok = nr_daemon_wait_room(s->d, 64);
+	failed += nr_daemon_emit(s->d, &snap) < 0;
 	for (size_t i = 0; i < rs->n; i++) {
 		struct nr_record *r = &rs->v[i];
 
@@ -570,10 +602,14 @@ static void store(struct tp_ns *n, struct rows *rs, uint64_t hash, int64_t now)
 		}
 		if (i + 1 < rs->n)
 			r->flags = NR_REC_MORE;
-		nr_daemon_emit(s->d, r);
+		/* A large table (a full BGP view) is more rows than the queue holds at once. */
+		if (wait_ok && i % 64 == 63)
+			wait_ok = nr_daemon_wait_room(s->d, 64);
+		failed += nr_daemon_emit(s->d, r) < 0;
 	}
 	s->n_stored++;
 	s->n_rows += rs->n + 1;
+	return failed ? -ENOSPC : 0;
 }
 
 /* Reads the namespace with libnl on a socket made inside it. */
@@ -585,19 +621,14 @@ static int read_ns(struct tp_ns *n, struct rows *rs)
 
 	if (!sk)
 		return -ENOMEM;
-	/* libnl connects its own socket; hand it one made (and bound) in the namespace. */
-	fd = nr_netns_socket(n->ns, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	/* libnl connects its own socket; hand it one made in the namespace, bound and
+	 * connected to the kernel. */
+	fd = nr_netns_nl_socket(n->ns, SOCK_RAW, NETLINK_ROUTE);
 	if (fd < 0) {
 		nl_socket_free(sk);
 		return fd;
 	}
-	{
-		struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-
-		r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -1 : 0;
-	}
-	if (r == 0)
-		r = nl_socket_set_fd(sk, NETLINK_ROUTE, fd);
+	r = nl_socket_set_fd(sk, NETLINK_ROUTE, fd);
 	if (r < 0) {
 		close(fd);
 		nl_socket_free(sk);
@@ -690,9 +721,19 @@ static void snapshot(struct tp_ns *n)
 	qsort(rs.v, rs.n, sizeof(rs.v[0]), cmp_rows);
 	hash = rows_hash(&rs);
 	if (hash != n->last_hash || window != n->last_window) {
-		store(n, &rs, hash, now);
-		n->last_hash = hash;
-		n->last_window = window;
+		if (store(n, &rs, hash, now) == 0) {
+			n->last_hash = hash;
+			n->last_window = window;
+		} else {
+			/* Incomplete: stored again at the next round, whole. */
+			char reason[96];
+
+			snprintf(reason, sizeof(reason),
+				 "snapshot incomplete in netns %llu: queue full",
+				 (unsigned long long)n->inode);
+			nr_daemon_gap(s->d, NR_SRC_TOPOLOGY, now, now, reason, NR_NONE);
+			n->last_hash = 0;
+		}
 	}
 	free(rs.v);
 }
@@ -727,11 +768,13 @@ static void on_timer(struct nr_daemon *d, int fd, uint32_t events, void *data)
 
 static void on_debounce(struct nr_daemon *d, int fd, uint32_t events, void *data)
 {
+	struct tp_src *s = data;
 	uint64_t exp;
 
 	if (read(fd, &exp, sizeof(exp)) <= 0)
 		return;
-	round_all(data, true);
+	s->debounce_armed = false;
+	round_all(s, true);
 }
 
 /* A change in a namespace: snapshot it once things have been quiet for the debounce time
@@ -765,18 +808,23 @@ static void on_change(struct nr_daemon *d, int fd, uint32_t events, void *data)
 		return;
 	s->n_events++;
 	n->dirty = true;
-	{
+	/* Armed by the first change only: later ones do not push it back, so a host that
+	 * never stops changing still gets its snapshots a debounce after each first change. */
+	if (!s->debounce_armed) {
 		struct itimerspec its = { .it_value = { s->debounce_ns / NR_NS_PER_SEC,
 							s->debounce_ns % NR_NS_PER_SEC } };
 
-		timerfd_settime(s->debounce_fd, 0, &its, NULL);
+		if (timerfd_settime(s->debounce_fd, 0, &its, NULL) == 0)
+			s->debounce_armed = true;
 	}
 }
 
 static int open_changes(struct tp_ns *n)
 {
+	/* Not RTNLGRP_NEIGH: neighbour entries change state all the time (and those changes
+	 * are not stored, see the top): a new neighbour is in the next interval's snapshot. */
 	static const unsigned groups[] = { RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
-					   RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_NEIGH };
+					   RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE };
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	int fd = nr_netns_socket(n->ns, AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK, NETLINK_ROUTE), r;
 
@@ -819,6 +867,7 @@ static void ns_added(struct nr_daemon *d, const struct nr_netns *ns, void *data)
 	nr_netns_label(ns, n->label, sizeof(n->label));
 	n->next = s->list;
 	s->list = n;
+	s->ns_gen++;
 	r = open_changes(n);
 	if (r < 0)
 		log_warn("topology: %s: no change notifications (%s): snapshots every interval only",
@@ -840,6 +889,7 @@ static void ns_removed(struct nr_daemon *d, const struct nr_netns *ns, void *dat
 		}
 	if (!n)
 		return;
+	s->ns_gen++;
 	if (n->ev_fd >= 0) {
 		nr_daemon_unwatch(d, n->ev_fd);
 		close(n->ev_fd);
@@ -852,6 +902,7 @@ static void ns_removed(struct nr_daemon *d, const struct nr_netns *ns, void *dat
 		store(n, &none, 0, nr_now_ns());
 		log_info("topology: %s is gone", n->label);
 	}
+	free(n->nsids);
 	free(n);
 }
 

@@ -656,20 +656,55 @@ static int read_ns(struct tp_ns *n, struct rows *rs)
 	return r < 0 ? r : read_listeners(n, rs);
 }
 
-/* Takes a snapshot of @n and stores it if it changed or starts a partition window. */
-static void snapshot(struct tp_ns *n)
+/* The process of every listener in @sets, in one pass over /proc for all of them. */
+static void listener_owners(struct rows *sets, size_t nsets)
+{
+	struct nr_procfd_want *w;
+	struct nr_proc_owner *o;
+	size_t nw = 0, k = 0;
+
+	for (size_t s = 0; s < nsets; s++)
+		for (size_t i = 0; i < sets[s].n; i++)
+			nw += sets[s].v[i].table == NR_T_LISTENERS && sets[s].v[i].listener.inode;
+	if (!nw)
+		return;
+	w = calloc(nw, sizeof(*w));
+	o = calloc(nw, sizeof(*o));
+	if (w && o) {
+		for (size_t s = 0; s < nsets; s++)
+			for (size_t i = 0; i < sets[s].n; i++)
+				if (sets[s].v[i].table == NR_T_LISTENERS && sets[s].v[i].listener.inode) {
+					o[k].pid = NR_NONE;
+					w[k] = (struct nr_procfd_want){ sets[s].v[i].listener.inode, &o[k],
+									false };
+					k++;
+				}
+		nr_procfd_owners(w, nw); /* sorts w; o stays in the listeners' order */
+		k = 0;
+		for (size_t s = 0; s < nsets; s++)
+			for (size_t i = 0; i < sets[s].n; i++) {
+				struct nr_rec_listener *l = &sets[s].v[i].listener;
+
+				if (sets[s].v[i].table != NR_T_LISTENERS || !l->inode)
+					continue;
+				l->pid = o[k].pid;
+				memcpy(l->comm, o[k].comm, sizeof(l->comm));
+				k++;
+			}
+	}
+	free(w);
+	free(o);
+}
+
+/* Reads @n into @rs. False (and a gaps row) if it could not be read. */
+static bool take(struct tp_ns *n, struct rows *rs, int64_t now)
 {
 	struct tp_src *s = n->src;
-	struct rows rs = { 0 };
-	int64_t now = nr_now_ns(), window = now / s->partition_ns;
-	struct nr_procfd_want *w = NULL;
-	size_t nw = 0;
-	uint64_t hash;
 	int r;
 
 	n->dirty = false;
 	s->n_taken++;
-	r = read_ns(n, &rs);
+	r = read_ns(n, rs);
 	if (r < 0) {
 		char reason[96];
 
@@ -677,84 +712,86 @@ static void snapshot(struct tp_ns *n)
 		snprintf(reason, sizeof(reason), "snapshot failed in netns %llu: %s",
 			 (unsigned long long)n->inode, strerror(-r));
 		nr_daemon_gap(s->d, NR_SRC_TOPOLOGY, now, now, reason, NR_NONE);
-		free(rs.v);
-		return;
+		return false;
 	}
-	/* The listeners' processes. */
-	for (size_t i = 0; i < rs.n; i++)
-		if (rs.v[i].table == NR_T_LISTENERS && rs.v[i].listener.inode)
-			nw++;
-	if (nw) {
-		w = calloc(nw, sizeof(*w));
-		if (w) {
-			struct nr_proc_owner *o = calloc(nw, sizeof(*o));
-			size_t k = 0;
-
-			for (size_t i = 0; o && i < rs.n; i++)
-				if (rs.v[i].table == NR_T_LISTENERS && rs.v[i].listener.inode) {
-					o[k].pid = NR_NONE;
-					w[k] = (struct nr_procfd_want){ rs.v[i].listener.inode, &o[k],
-									false };
-					k++;
-				}
-			if (o) {
-				nr_procfd_owners(w, nw);
-				/* w is sorted now; match back by inode. */
-				for (size_t i = 0; i < rs.n; i++) {
-					struct nr_rec_listener *l = &rs.v[i].listener;
-
-					if (rs.v[i].table != NR_T_LISTENERS || !l->inode)
-						continue;
-					for (size_t j = 0; j < nw; j++)
-						if (w[j].inode == l->inode && w[j].found) {
-							l->pid = w[j].owner->pid;
-							memcpy(l->comm, w[j].owner->comm,
-							       sizeof(l->comm));
-							break;
-						}
-				}
-			}
-			free(o);
-		}
-		free(w);
-	}
-	qsort(rs.v, rs.n, sizeof(rs.v[0]), cmp_rows);
-	hash = rows_hash(&rs);
-	if (hash != n->last_hash || window != n->last_window) {
-		if (store(n, &rs, hash, now) == 0) {
-			n->last_hash = hash;
-			n->last_window = window;
-		} else {
-			/* Incomplete: stored again at the next round, whole. */
-			char reason[96];
-
-			snprintf(reason, sizeof(reason),
-				 "snapshot incomplete in netns %llu: queue full",
-				 (unsigned long long)n->inode);
-			nr_daemon_gap(s->d, NR_SRC_TOPOLOGY, now, now, reason, NR_NONE);
-			n->last_hash = 0;
-		}
-	}
-	free(rs.v);
+	return true;
 }
 
+/* Stores @rs if it changed or starts a partition window. */
+static void finish(struct tp_ns *n, struct rows *rs, int64_t now)
+{
+	struct tp_src *s = n->src;
+	int64_t window = now / s->partition_ns;
+	uint64_t hash;
+
+	qsort(rs->v, rs->n, sizeof(rs->v[0]), cmp_rows);
+	hash = rows_hash(rs);
+	if (hash == n->last_hash && window == n->last_window)
+		return;
+	if (store(n, rs, hash, now) == 0) {
+		n->last_hash = hash;
+		n->last_window = window;
+	} else {
+		/* Incomplete: stored again at the next round, whole. */
+		char reason[96];
+
+		snprintf(reason, sizeof(reason), "snapshot incomplete in netns %llu: queue full",
+			 (unsigned long long)n->inode);
+		nr_daemon_gap(s->d, NR_SRC_TOPOLOGY, now, now, reason, NR_NONE);
+		n->last_hash = 0;
+	}
+}
+
+/* Snapshots the namespaces of a round (every one, or those that changed): all are read
+ * first, then /proc is walked once for all their listeners, then each is stored if changed. */
 static void round_all(struct tp_src *s, bool dirty_only)
 {
-	int64_t t0 = nr_mono_ns();
+	int64_t t0 = nr_mono_ns(), now = nr_now_ns();
 	uint64_t stored = s->n_stored, rows = s->n_rows;
-	unsigned taken = 0;
+	size_t cnt = 0, taken = 0;
+	struct tp_ns **ns;
+	struct rows *sets;
 
 	for (struct tp_ns *n = s->list; n; n = n->next)
-		if (!dirty_only || n->dirty) {
-			snapshot(n);
-			taken++;
-		}
+		cnt += !dirty_only || n->dirty;
+	if (!cnt)
+		return;
+	ns = calloc(cnt, sizeof(*ns));
+	sets = calloc(cnt, sizeof(*sets));
+	if (!ns || !sets) {
+		free(ns);
+		free(sets);
+		return;
+	}
+	for (struct tp_ns *n = s->list; n; n = n->next)
+		if ((!dirty_only || n->dirty) && take(n, &sets[taken], now))
+			ns[taken++] = n;
+	listener_owners(sets, taken);
+	for (size_t i = 0; i < taken; i++)
+		finish(ns[i], &sets[i], now);
+	for (size_t i = 0; i < cnt; i++)
+		free(sets[i].v);
+	free(ns);
+	free(sets);
 	s->last_ns = nr_mono_ns() - t0;
-	log_debug("topology: %s round: %u namespaces read, %llu snapshots stored, %llu rows, "
+	log_debug("topology: %s round: %zu namespaces read, %llu snapshots stored, %llu rows, "
 		  "%.1f ms",
 		  dirty_only ? "change" : "interval", taken,
 		  (unsigned long long)(s->n_stored - stored), (unsigned long long)(s->n_rows - rows),
 		  (double)s->last_ns / NR_NS_PER_MS);
+}
+
+/* One namespace on its own (when it is found). */
+static void snapshot(struct tp_ns *n)
+{
+	struct rows rs = { 0 };
+	int64_t now = nr_now_ns();
+
+	if (take(n, &rs, now)) {
+		listener_owners(&rs, 1);
+		finish(n, &rs, now);
+	}
+	free(rs.v);
 }
 
 static void on_timer(struct nr_daemon *d, int fd, uint32_t events, void *data)

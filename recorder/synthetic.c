@@ -230,6 +230,13 @@ static void make_snapshot(struct nr_daemon *d, struct synth *s, int64_t now)
 			r.link.peer_ifindex = 7;
 			r.link.peer_netns = 4026532000ULL;
 		}
+		if (i == 3) { /* a tunnel: its endpoints are addresses an anonymized export drops */
+			snprintf(r.link.kind, sizeof(r.link.kind), "vxlan");
+			r.link.link_ifindex = 2;
+			snprintf(r.link.info, sizeof(r.link.info),
+				 "{\"id\":42,\"remote\":\"192.0.2.9\",\"local\":\"192.0.2.1\","
+				 "\"port\":4789}");
+		}
 		emit(d, s, &r);
 	}
 	for (uint32_t i = 1; i <= 4; i++) {

@@ -126,6 +126,14 @@ a=$(sqlite3 "$T/all.db" "SELECT count(*) FROM conntrack WHERE reply_dst = orig_s
 b=$(sqlite3 "$T/anon.db" "SELECT count(*) FROM conntrack WHERE reply_dst = orig_src")
 assert_eq "$b" "$a" "conntrack entries without NAT, after anonymization"
 assert_eq "$(sqlite3 "$T/anon.db" "SELECT value FROM meta WHERE key = 'host'")" "" "anonymized host"
+a=$(sqlite3 "$T/all.db" "SELECT count(*) FROM links WHERE json_extract(info, '$.remote') = '192.0.2.9'")
+[ "$a" -gt 0 ] || fail "no VXLAN link with a remote in the plain export"
+b=$(sqlite3 "$T/anon.db" "SELECT count(*) || ' ' || sum(info LIKE '%192.0.2.%') || ' ' ||
+	sum(json_extract(info, '$.id') = 42) FROM links WHERE kind = 'vxlan'")
+assert_eq "$b" "$a 0 $a" "anonymized VXLAN links: kept, endpoints dropped from info, id kept"
+"$NETREC" -d "$D" export -o "$T/anon2.db" --anonymize host "$addr" 2>/dev/null
+assert_eq "$(sqlite3 "$T/anon2.db" "SELECT value FROM meta WHERE key = 'export_filter'")" \
+	"(anonymized)" "an anonymized export's filter words (they named an address)"
 if "$NETREC" -d "$D" export -o "$T/all.db" 2>"$T/err"; then
 	fail "export overwrote an existing file"
 fi

@@ -40,6 +40,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "grow.h"
 #include "flows.h"
 #include "flows.skel.h"
 #include "log.h"
@@ -670,15 +671,8 @@ static struct ovf_prev *ovf_find(struct fl_src *s, const struct nr_flow_ovf_key 
 	for (size_t i = 0; i < s->novf; i++)
 		if (memcmp(&s->ovf[i].key, k, sizeof(*k)) == 0)
 			return &s->ovf[i];
-	if (s->novf == s->ovf_cap) {
-		size_t cap = s->ovf_cap ? 2 * s->ovf_cap : 16;
-		struct ovf_prev *o = realloc(s->ovf, cap * sizeof(*o));
-
-		if (!o)
-			return NULL;
-		s->ovf = o;
-		s->ovf_cap = cap;
-	}
+	if (NR_GROW(s->ovf, s->novf, s->ovf_cap, 16) < 0)
+		return NULL;
 	memset(&s->ovf[s->novf], 0, sizeof(s->ovf[0]));
 	s->ovf[s->novf].key = *k;
 	return &s->ovf[s->novf++];

@@ -42,6 +42,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "grow.h"
 #include "log.h"
 #include "netns.h"
 #include "nlmc.h"
@@ -335,15 +336,8 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
 	if (!a || mnl_attr_get_payload_len(a) != alen)
 		return MNL_CB_OK;
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? 2 * x->cap : 16;
-		struct nr_addr *v = realloc(x->v, cap * sizeof(*v));
-
-		if (!v)
-			return MNL_CB_ERROR;
-		x->v = v;
-		x->cap = cap;
-	}
+	if (NR_GROW(x->v, x->n, x->cap, 16) < 0)
+		return MNL_CB_ERROR;
 	memset(&x->v[x->n], 0, sizeof(x->v[0]));
 	x->v[x->n].family = ifa->ifa_family;
 	memcpy(x->v[x->n].bytes, mnl_attr_get_payload(a), alen);
@@ -392,15 +386,8 @@ static void listener_add(struct dump_ctx *x, const struct nr_diag_sock *d)
 	struct sk_ns *n = x->n;
 	struct listener *l;
 
-	if (x->nlis == x->cap) {
-		size_t cap = x->cap ? 2 * x->cap : 16;
-		struct listener *v = realloc(x->lis, cap * sizeof(*v));
-
-		if (!v)
-			return;
-		x->lis = v;
-		x->cap = cap;
-	}
+	if (NR_GROW(x->lis, x->nlis, x->cap, 16) < 0)
+		return;
 	l = &x->lis[x->nlis++];
 	memset(l, 0, sizeof(*l));
 	l->proto = d->proto;
@@ -783,30 +770,16 @@ static void sample(struct sk_src *s)
 		for (struct conn *c = s->buckets[b]; c; c = c->next) {
 			if (!c->want_proc || c->round != s->round)
 				continue;
-			if (nw == cap) {
-				size_t nc = cap ? 2 * cap : 64;
-				struct nr_procfd_want *v = realloc(w, nc * sizeof(*v));
-
-				if (!v)
-					break;
-				w = v;
-				cap = nc;
-			}
+			if (NR_GROW(w, nw, cap, 64) < 0)
+				break;
 			w[nw++] = (struct nr_procfd_want){ c->last.inode, &c->owner, false };
 		}
 	for (struct sk_ns *n = s->list; n; n = n->next)
 		for (size_t i = 0; i < n->nlis; i++) {
 			if (n->lis[i].owner.pid != NR_NONE || !n->lis[i].inode)
 				continue;
-			if (nw == cap) {
-				size_t nc = cap ? 2 * cap : 64;
-				struct nr_procfd_want *v = realloc(w, nc * sizeof(*v));
-
-				if (!v)
-					break;
-				w = v;
-				cap = nc;
-			}
+			if (NR_GROW(w, nw, cap, 64) < 0)
+				break;
 			w[nw++] = (struct nr_procfd_want){ n->lis[i].inode, &n->lis[i].owner, false };
 		}
 	nr_procfd_owners(w, nw);

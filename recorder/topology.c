@@ -46,6 +46,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "grow.h"
 #include "log.h"
 #include "netns.h"
 #include "nrtime.h"
@@ -103,15 +104,8 @@ static struct nr_record *row_add(struct rows *r, enum nr_table t)
 {
 	struct nr_record *x;
 
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 64;
-		struct nr_record *v = realloc(r->v, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		r->v = v;
-		r->cap = cap;
-	}
+	if (NR_GROW(r->v, r->n, r->cap, 64) < 0)
+		return NULL;
 	x = &r->v[r->n++];
 	memset(x, 0, sizeof(*x));
 	x->table = t;
@@ -935,7 +929,6 @@ static void ns_removed(struct nr_daemon *d, const struct nr_netns *ns, void *dat
 	if (!s->stopping) {
 		struct rows none = { 0 };
 
-		n->ns = ns;
 		store(n, &none, 0, nr_now_ns());
 		log_info("topology: %s is gone", n->label);
 	}

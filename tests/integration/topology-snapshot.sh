@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # The topology source against iproute2, in two namespaces the test creates: a bridge with two
 # veth ports, a veth pair across the namespaces, a VXLAN, a macvlan, a tun and a tap device
-# (no dummy: this kernel has none, FACTS.md), IPv4 and IPv6 addresses, routes in the main
-# table and in table 100, a multipath route, and a listening server.
+# and an ifb (no dummy: this kernel has none, FACTS.md; ifb stands in), IPv4 and IPv6
+# addresses, routes in the main table and in table 100, a multipath route, and a listening
+# server.
 #  - the stored snapshot equals `ip -j -d link show`, `ip -j addr show` and
 #    `ip -N -j route show table all` of the namespace, field by field (topo_compare.py);
 #  - the veth peer's namespace and the listener's process are right;
@@ -42,6 +43,8 @@ ip -n "$A" link add vx0 type vxlan id 42 remote 10.92.0.2 local 10.92.0.1 dstpor
 ip -n "$A" link add mv0 link p1b type macvlan mode bridge
 ip -n "$A" tuntap add dev tun0 mode tun
 ip -n "$A" tuntap add dev tap0 mode tap
+# The stand-in for the dummy this kernel lacks: ifb, another virtual device of its own kind.
+ip -n "$A" link add ifb0 type ifb || fail "ifb0"
 ip -n "$A" route add 10.94.0.0/16 via 10.92.0.2
 ip -n "$A" route add default via 10.92.0.2 table 100
 ip -n "$A" route add 10.95.0.0/16 nexthop via 10.92.0.2 weight 1 nexthop via 10.93.0.2 weight 3

@@ -136,18 +136,32 @@ G=$(ngaps)
 t=$(date +%s%N)
 ip netns exec "$C" "$PY" "$T/client.py" burst "$NUDP" "$NTCP" "$PROCS" || fail "burst client"
 t=$((($(date +%s%N) - t) / 1000000))
-ENTRIES=$(ip netns exec "$S" conntrack -C)
-ok "burst: $NUDP UDP flows and $NTCP TCP connections in $t ms; $ENTRIES entries in the table"
-[ "$ENTRIES" -ge $((NUDP + NTCP)) ] || fail "only $ENTRIES entries after the burst"
+# The table, not the client, is the truth: under load the last datagrams may still be in a
+# backlog when the client exits, a full backlog drops some (CI once saw 5190 of 5200 entries),
+# and a reused TCP tuple revives its TIME_WAIT entry. Wait until the count holds still.
+ENTRIES=-1
+for _ in $(seq 20); do
+	n=$(ip netns exec "$S" conntrack -C)
+	[ "$n" -eq "$ENTRIES" ] && break
+	ENTRIES=$n
+	sleep 0.2
+done
+UDP_TABLE=$(ip netns exec "$S" conntrack -L -p udp 2>/dev/null | awk -v n="$NUDP" '
+	{ for (i = 1; i <= NF; i++) if ($i ~ /^dport=/) { p = substr($i, 7) + 0; break } }
+	p >= 10000 && p < 10000 + n && !seen[p]++ { c++ }
+	END { print c + 0 }')
+ok "burst: $NUDP UDP flows and $NTCP TCP connections in $t ms; $ENTRIES entries in the table," \
+	"of which UDP flows of the burst $UDP_TABLE"
+[ "$ENTRIES" -ge $(((NUDP + NTCP) * 9 / 10)) ] || fail "only $ENTRIES entries after the burst"
 # The overrun ends at the first tick without drops: a gap row, then a resync dump of the table.
 wait_until 15 "an overrun gap after the burst of new entries" overrun_gaps $((G + 1))
-wait_until 15 "the resync dump after the first overrun" dumped_after "$NUDP"
+wait_until 15 "the resync dump after the first overrun" dumped_after "$UDP_TABLE"
 kill -0 "$RPID" 2>/dev/null || fail "netrecd died in the burst: $(cat "$T/rec.log")"
 ok "netrecd still running after the burst of new entries"
 # The resync found every UDP flow, whose new events were partly lost.
 got=$(q -d "$D" sql "SELECT count(DISTINCT orig_dport) FROM conntrack WHERE proto = 17
 	AND orig_dport BETWEEN 10000 AND $((10000 + NUDP - 1)) AND event IN ('new', 'dump')")
-assert_eq "$got" "$NUDP" "UDP flows known from new or dump rows"
+assert_eq "$got" "$UDP_TABLE" "UDP flows of the burst known from new or dump rows (in the table)"
 got=$(q -d "$D" sql "SELECT count(*) FROM conntrack WHERE proto = 17 AND event = 'new'
 	AND orig_dport BETWEEN 10000 AND $((10000 + NUDP - 1))")
 ok "of which new rows: $got"

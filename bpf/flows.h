@@ -40,7 +40,7 @@ struct nr_flow_key4 {
 
 struct nr_flow_val {
 	__u64 packets, bytes; /* bytes: skb->len, what the interface counters count */
-	__u64 first_ns, last_ns; /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC, 1/HZ */
+	__u64 first, last; /* jiffies (bpf_jiffies64()); user space makes them CLOCK_MONOTONIC */
 	__u8 tcp_flags; /* ORed */
 	__u8 has_mac;
 	__u8 src_mac[6], dst_mac[6];
@@ -57,6 +57,14 @@ struct nr_flow_ovf_key {
 
 struct nr_flow_counter {
 	__u64 packets, bytes;
+};
+
+/* What flows_clock writes: one instant in both clocks, for user space to turn jiffies into
+ * nanoseconds. */
+struct nr_flow_clock {
+	__u64 jiffies;
+	__u64 coarse_ns; /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC as of the same tick */
+	__u64 ns; /* bpf_ktime_get_ns() */
 };
 
 /* Monotonic per-CPU counters of what could not be attributed. */

@@ -81,6 +81,13 @@ struct fl_ns {
 	struct fl_ns *next;
 };
 
+/* Turns the programs' jiffies into wall-clock ns. */
+struct fl_time {
+	struct nr_flow_clock now; /* read after the swap: every count in the old maps is older */
+	double ns_per_jiffy;
+	int64_t mono_to_real;
+};
+
 struct ovf_prev {
 	struct nr_flow_ovf_key key;
 	uint64_t packets, bytes;
@@ -105,6 +112,7 @@ struct fl_src {
 	int timer_fd, tick_fd;
 	unsigned ticks;
 	int64_t last_collect_ns; /* wall clock */
+	struct nr_flow_clock clk0, clk; /* flows_clock at start, and its latest reading */
 	struct nr_netns_watch *watch;
 	struct fl_ns *list;
 	char *include, *exclude;
@@ -410,6 +418,7 @@ static struct flows_bpf *load_copy(struct fl_src *s, uint64_t id)
 		return NULL;
 	k->rodata->sampling = s->sampling;
 	k->rodata->netns_id = id;
+	bpf_program__set_autoload(k->progs.flows_clock, false); /* the first copy's serves */
 	r = bpf_map__reuse_fd(k->maps.flows_outer, s->maps[FALL].outer_fd);
 	if (!r)
 		r = bpf_map__reuse_fd(k->maps.flows_outer4, s->maps[F4].outer_fd);
@@ -534,8 +543,19 @@ static void place(struct fl_src *s, struct nr_rec_flow *f, uint64_t id, uint32_t
 		}
 }
 
+/* The wall-clock time of jiffy @j, for j between the start and @t's reading: CLOCK_MONOTONIC
+ * of that reading less the jiffies since, at the mean tick length since the start (exact to
+ * NTP's slew; the error of a stale pair is at most a tick, as is the clock's precision). */
+static int64_t jiffies_to_real(const struct fl_time *t, uint64_t j)
+{
+	int64_t back = (int64_t)(t->now.jiffies - j);
+
+	return (int64_t)t->now.coarse_ns - (int64_t)((double)back * t->ns_per_jiffy) +
+	       t->mono_to_real;
+}
+
 static void emit_flow(struct fl_src *s, const struct nr_flow_key *k, const void *vals,
-		      int64_t mono_to_real)
+		      const struct fl_time *t)
 {
 	struct nr_record r;
 	struct nr_rec_flow *f = &r.flow;
@@ -552,10 +572,10 @@ static void emit_flow(struct fl_src *s, const struct nr_flow_key *k, const void 
 		f->packets += v->packets;
 		f->bytes += v->bytes;
 		f->tcp_flags |= v->tcp_flags;
-		if (!first || v->first_ns < first)
-			first = v->first_ns;
-		if (v->last_ns > last)
-			last = v->last_ns;
+		if (!first || v->first < first)
+			first = v->first;
+		if (v->last > last)
+			last = v->last;
 		if (v->has_mac && !f->has_mac) {
 			f->has_mac = true;
 			memcpy(f->src_mac, v->src_mac, 6);
@@ -564,8 +584,8 @@ static void emit_flow(struct fl_src *s, const struct nr_flow_key *k, const void 
 	}
 	if (!f->packets)
 		return;
-	f->ts_start_ns = (int64_t)first + mono_to_real;
-	f->ts_end_ns = (int64_t)last + mono_to_real;
+	f->ts_start_ns = jiffies_to_real(t, first);
+	f->ts_end_ns = jiffies_to_real(t, last);
 	place(s, f, k->netns_id, k->ifindex);
 	f->egress = k->egress;
 	f->ethertype = k->ethertype;
@@ -613,7 +633,7 @@ static void key_from4(const struct nr_flow_key4 *k4, struct nr_flow_key *k)
 
 /* One flow map entry (its key as the map holds it) as a row. */
 static void emit_entry(struct fl_src *s, int fam, const void *key, const void *vals,
-		       int64_t mono_to_real)
+		       const struct fl_time *t)
 {
 	struct nr_flow_key k;
 
@@ -621,10 +641,10 @@ static void emit_entry(struct fl_src *s, int fam, const void *key, const void *v
 		key_from4(key, &k);
 	else
 		memcpy(&k, key, sizeof(k));
-	emit_flow(s, &k, vals, mono_to_real);
+	emit_flow(s, &k, vals, t);
 }
 
-static void drain(struct fl_src *s, int fam, int fd, int64_t mono_to_real)
+static void drain(struct fl_src *s, int fam, int fd, const struct fl_time *t)
 {
 	size_t ksz = s->maps[fam].key_size;
 	uint32_t batch_token = 0;
@@ -646,7 +666,7 @@ static void drain(struct fl_src *s, int fam, int fd, int64_t mono_to_real)
 				nr_daemon_wait_room(s->d, 64);
 			emit_entry(s, fam, (char *)s->keys + i * ksz,
 				   (char *)s->vals + (size_t)i * s->ncpus * s->val_stride,
-				   mono_to_real);
+				   t);
 		}
 		if (err == ENOENT)
 			return; /* done */
@@ -658,7 +678,7 @@ static void drain(struct fl_src *s, int fam, int fd, int64_t mono_to_real)
 				 strerror(err));
 			while (bpf_map_get_next_key(fd, NULL, &k) == 0) {
 				if (bpf_map_lookup_elem(fd, &k, s->vals) == 0)
-					emit_entry(s, fam, &k, s->vals, mono_to_real);
+					emit_entry(s, fam, &k, s->vals, t);
 				bpf_map_delete_elem(fd, &k);
 			}
 			return;
@@ -775,6 +795,37 @@ static int64_t mono_to_real_ns(void)
 	return ((int64_t)r.tv_sec - m.tv_sec) * NR_NS_PER_SEC + (r.tv_nsec - m.tv_nsec);
 }
 
+/* Reads flows_clock into @c: one instant in jiffies and in ns. */
+static int clock_read(struct fl_src *s, struct nr_flow_clock *c)
+{
+	uint8_t frame[64] = { 0 }; /* the program does not look at it */
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame));
+	int r = bpf_prog_test_run_opts(bpf_program__fd(s->skel->progs.flows_clock), &o);
+
+	if (r < 0)
+		return r;
+	if (o.retval != 0)
+		return -EAGAIN; /* ticks kept coming in between: cannot be, short of a stall */
+	*c = s->skel->bss->clock_now;
+	return 0;
+}
+
+/* The clock for a drain: a fresh reading (the last good one if that fails), the tick length
+ * from the start to it, and the wall clock's offset. */
+static void time_now(struct fl_src *s, struct fl_time *t)
+{
+	int r = clock_read(s, &s->clk);
+	uint64_t dj;
+
+	if (r < 0)
+		log_warn("flows: cannot read the clock (%s): times extrapolated", strerror(-r));
+	t->now = s->clk;
+	dj = t->now.jiffies - s->clk0.jiffies;
+	/* With no tick since the start, every count is of this jiffy: the length is moot. */
+	t->ns_per_jiffy = dj ? (double)(t->now.coarse_ns - s->clk0.coarse_ns) / (double)dj : 0;
+	t->mono_to_real = mono_to_real_ns();
+}
+
 /* Waits until no TC program can still be using a map it looked up before now. */
 static void grace_period(void)
 {
@@ -790,6 +841,7 @@ static void collect(struct fl_src *s)
 {
 	int old = s->active, zero = 0;
 	int64_t now = nr_now_ns(), from = s->last_collect_ns;
+	struct fl_time t;
 
 	/* Both swaps, then one grace period: a packet counted in between lands in a map of
 	 * either set, and each set is drained whole once no program can reach it. */
@@ -806,8 +858,9 @@ static void collect(struct fl_src *s)
 		}
 	s->active = !old;
 	grace_period();
+	time_now(s, &t);
 	for (int f = 0; f < 2; f++)
-		drain(s, f, s->maps[f].inner[old], mono_to_real_ns());
+		drain(s, f, s->maps[f].inner[old], &t);
 	collect_counters(s, from, now);
 	s->last_collect_ns = now;
 	/* Interfaces deleted since the last collection: their rows are out; forget them. */
@@ -948,6 +1001,13 @@ int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 		snprintf(why, whylen, "cannot load the BPF programs: %s", strerror(-r));
 		goto fail;
 	}
+	r = clock_read(s, &s->clk0);
+	if (r < 0) {
+		snprintf(why, whylen, "cannot read the kernel's clock (flows_clock): %s",
+			 strerror(-r));
+		goto fail;
+	}
+	s->clk = s->clk0;
 	s->maps[F4].outer_fd = bpf_map__fd(s->skel->maps.flows_outer4);
 	s->maps[FALL].outer_fd = bpf_map__fd(s->skel->maps.flows_outer);
 	for (int f = 0; f < 2; f++)
@@ -991,10 +1051,13 @@ void nr_flows_stop(struct nr_daemon *d, void *state)
 	nr_netns_watch_free(s->watch); /* detaches every program */
 	if (s->skel && s->maps[F4].outer_fd >= 0 && s->maps[FALL].outer_fd >= 0) {
 		/* The last counts: no program runs any more (detached), so both maps drain. */
+		struct fl_time t;
+
 		grace_period();
+		time_now(s, &t);
 		for (int f = 0; f < 2; f++)
 			for (int i = 0; i < 2; i++)
-				drain(s, f, s->maps[f].inner[i], mono_to_real_ns());
+				drain(s, f, s->maps[f].inner[i], &t);
 		collect_counters(s, s->last_collect_ns, nr_now_ns());
 		nr_flows_health(d, s, nr_now_ns());
 		log_info("flows: %llu rows recorded", (unsigned long long)s->n_rows);

@@ -97,7 +97,8 @@ F1=$BPID
 spawn ip netns exec "$A" "$PY" "$T/flood.py" 41002 4 "$T/flood2"
 F2=$BPID
 ip netns exec "$A" "$PY" "$T/client.py" "$CHUNK" "$NCHUNK" "$T/port" || fail "TCP client"
-ok "paced transfer took $((($(date +%s%N) - t0) / 1000000)) ms"
+t1=$(date +%s%N)
+ok "paced transfer took $(((t1 - t0) / 1000000)) ms"
 wait "$F1" || fail "UDP flood 1"
 wait "$F2" || fail "UDP flood 2"
 ok "UDP floods sent $(cat "$T/flood1") and $(cat "$T/flood2") datagrams"
@@ -148,6 +149,18 @@ per_interval() {
 		ok "$2 $3: $b bytes in $p packets, >= the $5-byte payload and headers"
 	fi
 }
+# The times are the kernel's jiffies turned into wall-clock time: the connection's first
+# packet is not before t0 and its last not after t1, to within a tick and a tick of the
+# conversion (10 ms covers HZ >= 250 twice).
+read -r FIRST LAST <<EOF
+$(q --raw -d "$D" sql "SELECT min(ts_start_ns), max(ts_end_ns) FROM flows WHERE $CS" | tr ',' ' ')
+EOF
+[ "$FIRST" -ge $((t0 - 10000000)) ] && [ "$FIRST" -le "$t1" ] ||
+	fail "the connection's first row starts at $FIRST, not within $t0 - 10 ms .. $t1"
+[ "$LAST" -le $((t1 + 10000000)) ] && [ "$LAST" -ge "$FIRST" ] ||
+	fail "the connection's last row ends at $LAST, after $t1 + 10 ms"
+ok "the connection's rows from t0 + $(((FIRST - t0) / 1000000)) ms to t1 - $(((t1 - LAST) / 1000000)) ms" \
+	"(t0, t1: date before and after the transfer)"
 per_interval "$IA" a0 egress "$CS" "$PAYLOAD"
 per_interval "$IB" b0 ingress "$CS" "$PAYLOAD"
 per_interval "$IB" b0 egress "$SC" 0

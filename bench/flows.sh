@@ -3,7 +3,7 @@
 # Flows benchmark: what the TC programs of netrecd's flow source cost the traffic they count,
 # measured with and without the recorder in the same run, alternating, on one veth pair.
 #
-#   bench/flows.sh [-d SEC] [--runs N] [--ports N] [--senders N] [--no-pin] [--build DIR] [--keep]
+#   bench/flows.sh [-d SEC] [--runs N] [--ports N] [--senders N] [--no-pin] [--no-null] [--build DIR] [--keep]
 #
 # It builds its own world and leaves nothing behind: two network namespaces nrbench-fl-PID-a
 # (sender, client) and -b (receiver, server), a veth pair veth-a/veth-b between them
@@ -12,9 +12,12 @@
 # processes it started, by PID, and deletes both namespaces (which takes any TC program still
 # attached in them along).
 #
-# RUNS rounds, each two phases: "without" (netrecd not running), then "with" (netrecd started
-# for the phase, stopped with SIGTERM after it), and a closing "without" phase, so that every
-# "with" phase has a "without" phase just before and just after it. Each phase measures
+# RUNS rounds, each three phases: "without" (netrecd not running), "null" (the UDP flood only,
+# with a one-instruction program on tcx ingress and egress of both veth ends: the floor, what
+# the hooks cost before a program does anything; bench-bpfrun --attach-null), then "with"
+# (netrecd started for the phase, stopped with SIGTERM after it), and a closing "without"
+# phase, so that every "with" phase has a "without" phase just before and just after it. The
+# "without" and "with" phases measure
 #   (a) TCP throughput: iperf3, one stream, -a to -b, DURATION s after a 1 s warm-up (-O 1),
 #       the receiver's bits_per_second from iperf3's JSON;
 #   (b) the small-packet rate: bench-udpflood sends datagrams of SIZE bytes of payload (18:
@@ -49,7 +52,8 @@
 #
 # Options (or environment): -d/--duration SEC (DURATION, default 10), --runs N (RUNS, rounds,
 # default 3), --ports N (PORTS, UDP destination ports, default 64), --senders N (SENDERS,
-# sender threads, default 1), --size BYTES (SIZE, default 18), --no-pin (PIN=0), --build DIR
+# sender threads, default 1), --size BYTES (SIZE, default 18), --no-pin (PIN=0), --no-null (NULL=0:
+# no "null" phase), --build DIR
 # (BUILD, default ../build beside this script), --keep (KEEP=1: keep the work directory with
 # logs and netrecd's stores). FLOWS_ARGS (netrecd's flow options, default
 # "--flows-interval 5s"), NETRECD_ARGS (more netrecd options), PIN_TX, PIN_RX (CPUs, default
@@ -67,6 +71,7 @@ PIN=${PIN:-1}
 PIN_TX=${PIN_TX:-0}
 PIN_RX=${PIN_RX:-1}
 KEEP=${KEEP:-0}
+NULL=${NULL:-1}
 FLOWS_ARGS=${FLOWS_ARGS---flows-interval 5s} # set but empty: no flow options
 NETRECD_ARGS=${NETRECD_ARGS:-}
 TCP_TARGET=3 # percent
@@ -87,6 +92,7 @@ while [ $# -gt 0 ]; do
 	--no-pin) PIN=0; shift ;;
 	--build) BUILD=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
+	--no-null) NULL=0; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -112,11 +118,16 @@ BPFTOOL=$(command -v bpftool || echo /usr/sbin/bpftool)
 BUILD=$(cd "$BUILD" && pwd) || fail "no build directory"
 FLOOD=$BUILD/bench/bench-udpflood
 TCXQ=$BUILD/bench/bench-tcxquery
+BPFRUN=$BUILD/bench/bench-bpfrun
 NETRECD=$BUILD/netrecd
 NETREC=$BUILD/netrec
 for f in "$FLOOD" "$TCXQ"; do
 	[ -x "$f" ] || fail "$f not built (meson compile -C $BUILD)"
 done
+if [ "$NULL" = 1 ] && [ ! -x "$BPFRUN" ]; then
+	say "$BPFRUN not built: no null-program phase"
+	NULL=0
+fi
 if [ "$PIN" = 1 ] && [ "$(nproc)" -lt 2 ]; then
 	say "fewer than 2 CPUs: not pinning"
 	PIN=0
@@ -514,6 +525,9 @@ run_udp() {
 		R_UDP[r]=$(field "$recv" rate)
 		R_SENT[r]=$(field "$sent" rate)
 		R_SCPU[r]=$scpu
+	elif [ "$kind" = null ]; then
+		N_UDP[r]=$(field "$recv" rate)
+		N_SCPU[r]=$scpu
 	else
 		W_UDP[r]=$(field "$recv" rate)
 		W_SENT[r]=$(field "$sent" rate)
@@ -532,6 +546,30 @@ phase_without() {
 	run_tcp without "$1"
 	sleep 1
 	run_udp without "$1"
+	sleep 1
+}
+
+# phase_null ROUND: the floor. The same UDP flood with a one-instruction program ("next") on
+# tcx ingress and egress of both veth ends (bench-bpfrun --attach-null): what the hook costs
+# before any program does any work. No program can cost less than this on these hooks.
+phase_null() {
+	local pa pb
+	[ "$NULL" = 1 ] || return 0
+	bg pa "null-a-$1" ip netns exec "$NS_A" "$BPFRUN" --attach-null "$DEV_A"
+	bg pb "null-b-$1" ip netns exec "$NS_B" "$BPFRUN" --attach-null "$DEV_B"
+	if ! wait_for "$WORK/null-a-$1.out" attached "$pa" 5 ||
+		! wait_for "$WORK/null-b-$1.out" attached "$pb" 5; then
+		fail "bench-bpfrun --attach-null: $(cat "$WORK/null-a-$1.err" "$WORK/null-b-$1.err")"
+	fi
+	say "round $1, a null tcx program on both veth ends (tcx programs: $(tcx_count "$NS_A")" \
+		"in -a, $(tcx_count "$NS_B") in -b)"
+	run_udp null "$1"
+	stop_pid "$pa" 5
+	forget "$pa"
+	stop_pid "$pb" 5
+	forget "$pb"
+	[ "$(tcx_count "$NS_A")$(tcx_count "$NS_B")" = 00 ] ||
+		fail "the null programs are still attached after bench-bpfrun stopped"
 	sleep 1
 }
 
@@ -555,6 +593,7 @@ phase_with() {
 setup
 for ((r = 1; r <= RUNS; r++)); do
 	phase_without "$r"
+	phase_null "$r"
 	phase_with "$r"
 done
 # A last "without" phase, so that every "with" phase has one just before and one just after.
@@ -610,6 +649,17 @@ wn=$(median "${W_TCPN[@]}")
 rn=$(median "${R_TCPN[@]}")
 say "  TCP per CPU-second of iperf3 (client + server, iperf3's CPU figures): without median" \
 	"$(gbit "$wn") Gbit, with $(gbit "$rn") Gbit: overhead $(overhead "$wn" "$rn")%"
+if [ "$NULL" = 1 ]; then
+	un=$(median "${N_UDP[@]}")
+	nn=$(median "${N_SCPU[@]}")
+	say "  UDP with a null tcx program on both veth ends (the floor: the hooks alone): median" \
+		"received $(fmt_int "$un") packets/s ($(ints "${N_UDP[@]}")); overhead of the medians" \
+		"$(overhead "$uw" "$un")%; per round against the runs before and after:" \
+		"$(paired W_UDP N_UDP); sender CPU $(fmt_int "$nn") ns/packet ($(join_by / "${N_SCPU[@]}"))"
+	say "  netrecd's programs above the floor: $(overhead "$un" "$ur")% of the null program's rate" \
+		"(overhead $uo% = hooks $(overhead "$uw" "$un")% + programs); sender CPU +$(awk -v a="$nn" \
+		-v b="$(median "${R_SCPU[@]}")" 'BEGIN { printf "%.0f", b - a }') ns per packet over the null program"
+fi
 ws=$(median "${W_SCPU[@]}")
 rs=$(median "${R_SCPU[@]}")
 read -r add wpc rpc so < <(awk -v a="$ws" -v b="$rs" 'BEGIN {

@@ -47,6 +47,14 @@ struct nr_flow_val {
 	__u8 pad[2];
 };
 
+/* One slot of the per-CPU IPv4 flow cache: the flow last counted there on this CPU, and its
+ * counts since (val.packets 0: empty). A packet of that flow is counted in place, inline; one
+ * of another flow first moves the slot's counts into the flow map. */
+struct nr_flow_slot4 {
+	struct nr_flow_key4 key;
+	struct nr_flow_val val;
+};
+
 /* Packets the flow map had no room for, per interface and direction. Monotonic: user space
  * reads them and never resets them. */
 struct nr_flow_ovf_key {

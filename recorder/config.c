@@ -279,6 +279,13 @@ int nr_config_set(struct nr_config *c, const char *key, const char *v, char *err
 	} else if (strcmp(key, "flows-map-size") == 0) {
 		expect = "a number of flows from 16 to 16777216";
 		r = parse_u64(v, 16, 16777216, &c->flows_map_size);
+	} else if (strcmp(key, "flows-cache-size") == 0) {
+		expect = "0 (auto) or a power of two from 1 to 65536";
+		r = parse_u64(v, 0, 65536, &u);
+		if (r == 0 && (u & (u - 1)))
+			r = -EINVAL;
+		if (r == 0)
+			c->flows_cache_size = u;
 	} else if (strcmp(key, "flows-sampling") == 0) {
 		expect = "N for 1 packet in N, from 1 (every packet) to 1000000";
 		r = parse_u64(v, 1, 1000000, &c->flows_sampling);
@@ -451,6 +458,8 @@ static void usage(FILE *f)
 	      "                            (default on)\n"
 	      "      --flows-interval DUR  how often flow counts are collected (default 5s)\n"
 	      "      --flows-map-size N    flows per interval the kernel map holds (default 65536)\n"
+	      "      --flows-cache-size N  IPv4 flows cached per CPU, a power of two (default 0:\n"
+	      "                            4096 up to 8 CPUs, fewer beyond)\n"
 	      "      --flows-sampling N    count 1 packet in N (default 1: every packet)\n"
 	      "      --flows-include PATS  interfaces to record, fnmatch patterns (default *)\n"
 	      "      --flows-exclude PATS  interfaces not to record (default none)\n"
@@ -495,6 +504,7 @@ int nr_config_parse_args(struct nr_config *c, int argc, char **argv, char *err, 
 		{ "conntrack-force-events", required_argument, NULL, 0 },
 		{ "flows-interval", required_argument, NULL, 0 },
 		{ "flows-map-size", required_argument, NULL, 0 },
+		{ "flows-cache-size", required_argument, NULL, 0 },
 		{ "flows-sampling", required_argument, NULL, 0 },
 		{ "flows-include", required_argument, NULL, 0 },
 		{ "flows-exclude", required_argument, NULL, 0 },

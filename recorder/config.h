@@ -49,6 +49,7 @@ struct nr_config {
 	bool ct_force_events; /* nf_conntrack_events 2 -> 1 */
 	int64_t flows_interval_ns;
 	uint64_t flows_map_size; /* flow keys per collection interval */
+	uint64_t flows_cache_size; /* IPv4 cache slots per CPU, a power of two; 0: auto */
 	uint64_t flows_sampling; /* 1 in N packets; 1: all */
 	char *flows_include, *flows_exclude; /* comma-separated fnmatch patterns on ifname */
 	char *flows_attach; /* "auto", "tcx" or "clsact" */

@@ -93,19 +93,30 @@ struct ovf_prev {
 	uint64_t packets, bytes;
 };
 
-enum { F4, FALL };
+enum { F4, FALL, FC, NMAPS }; /* IPv4 flows, other flows, the IPv4 cache */
+
+/* One IPv4 flow of a drained cache: its counts on every CPU, merged. */
+struct fl_cached {
+	struct nr_flow_key4 key;
+	struct nr_flow_val val;
+	bool used; /* merged into the flow map's row of the same key */
+};
 
 struct fl_src {
 	struct nr_daemon *d;
 	struct flows_bpf *skel; /* owns the shared maps */
 	uint64_t next_id;
 	/* The flow maps, [F4] IPv4 (struct nr_flow_key4) and [FALL] the rest (struct
-	 * nr_flow_key): each an outer one-slot map and two inner maps, inner[active] in the
-	 * slot. */
+	 * nr_flow_key), and [FC] the per-CPU IPv4 cache (an array of struct nr_flow_slot4):
+	 * each an outer one-slot map and two inner maps, inner[active] in the slot. */
 	struct fl_maps {
 		int outer_fd, inner[2];
 		size_t key_size;
-	} maps[2];
+	} maps[NMAPS];
+	uint32_t cache_slots; /* a power of two */
+	void *cache_keys, *cache_vals; /* cache_slots keys, and slots * ncpus values */
+	struct fl_cached *ctab; /* open addressing, ctab_cap entries, a power of two */
+	size_t ctab_cap;
 	int active;
 	int ncpus;
 	uint32_t max_entries, sampling;
@@ -418,10 +429,13 @@ static struct flows_bpf *load_copy(struct fl_src *s, uint64_t id)
 		return NULL;
 	k->rodata->sampling = s->sampling;
 	k->rodata->netns_id = id;
+	k->rodata->cache_mask = s->cache_slots - 1;
 	bpf_program__set_autoload(k->progs.flows_clock, false); /* the first copy's serves */
 	r = bpf_map__reuse_fd(k->maps.flows_outer, s->maps[FALL].outer_fd);
 	if (!r)
 		r = bpf_map__reuse_fd(k->maps.flows_outer4, s->maps[F4].outer_fd);
+	if (!r)
+		r = bpf_map__reuse_fd(k->maps.cache_outer4, s->maps[FC].outer_fd);
 	if (!r)
 		r = bpf_map__reuse_fd(k->maps.flows_ovf, bpf_map__fd(s->skel->maps.flows_ovf));
 	if (!r)
@@ -644,6 +658,117 @@ static void emit_entry(struct fl_src *s, int fam, const void *key, const void *v
 	emit_flow(s, &k, vals, t);
 }
 
+/* Adds @src's counts to @dst (either may be empty: packets 0). */
+static void val_merge(struct nr_flow_val *dst, const struct nr_flow_val *src)
+{
+	if (!src->packets)
+		return;
+	if (!dst->packets) {
+		*dst = *src;
+		return;
+	}
+	dst->packets += src->packets;
+	dst->bytes += src->bytes;
+	if (src->first < dst->first)
+		dst->first = src->first;
+	if (src->last > dst->last)
+		dst->last = src->last;
+	dst->tcp_flags |= src->tcp_flags;
+	if (!dst->has_mac && src->has_mac) {
+		dst->has_mac = 1;
+		memcpy(dst->src_mac, src->src_mac, 6);
+		memcpy(dst->dst_mac, src->dst_mac, 6);
+	}
+}
+
+static size_t key4_hash(const struct nr_flow_key4 *k)
+{
+	const unsigned char *p = (const void *)k;
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/* The table's entry for @k, made if missing (the table has room for every slot of every
+ * CPU twice over). */
+static struct fl_cached *ctab_get(struct fl_src *s, const struct nr_flow_key4 *k, bool make)
+{
+	for (size_t i = key4_hash(k) & (s->ctab_cap - 1);; i = (i + 1) & (s->ctab_cap - 1)) {
+		struct fl_cached *e = &s->ctab[i];
+
+		if (!e->val.packets) {
+			if (!make)
+				return NULL;
+			e->key = *k;
+			return e;
+		}
+		if (memcmp(&e->key, k, sizeof(*k)) == 0)
+			return e;
+	}
+}
+
+/* Reads the IPv4 cache @fd (no program can reach it any more) into the table, flows merged
+ * across CPUs, and empties it for its next turn. */
+static void cache_read(struct fl_src *s, int fd)
+{
+	size_t stride = sizeof(struct nr_flow_slot4); /* a multiple of 8 */
+	uint32_t count = s->cache_slots, *keys = s->cache_keys;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t batch;
+	int r;
+
+	memset(s->ctab, 0, s->ctab_cap * sizeof(*s->ctab));
+	r = bpf_map_lookup_batch(fd, NULL, &batch, keys, s->cache_vals, &count, &opts);
+	if (r < 0 && errno != ENOENT) {
+		log_warn("flows: batch read of the flow cache: %m; reading it slot by slot");
+		count = 0;
+		for (uint32_t i = 0; i < s->cache_slots; i++) {
+			keys[i] = i;
+			if (bpf_map_lookup_elem(fd, &i,
+						(char *)s->cache_vals + (size_t)i * s->ncpus * stride))
+				memset((char *)s->cache_vals + (size_t)i * s->ncpus * stride, 0,
+				       s->ncpus * stride);
+			count++;
+		}
+	}
+	for (size_t i = 0; i < (size_t)count * s->ncpus; i++) {
+		const struct nr_flow_slot4 *sl = (const void *)((char *)s->cache_vals + i * stride);
+
+		if (sl->val.packets)
+			val_merge(&ctab_get(s, &sl->key, true)->val, &sl->val);
+	}
+	/* Empty: every slot of every CPU zeroed. */
+	memset(s->cache_vals, 0, (size_t)count * s->ncpus * stride);
+	r = bpf_map_update_batch(fd, keys, s->cache_vals, &count, &opts);
+	if (r < 0) {
+		log_warn("flows: batch reset of the flow cache: %m; slot by slot");
+		for (uint32_t i = 0; i < s->cache_slots; i++)
+			bpf_map_update_elem(fd, &i, s->cache_vals, BPF_ANY);
+	}
+}
+
+/* The cached flows that the flow map had no entry for, as rows of their own. */
+static void cache_emit_rest(struct fl_src *s, const struct fl_time *t)
+{
+	size_t n = 0;
+
+	memset(s->vals, 0, (size_t)s->ncpus * s->val_stride);
+	for (size_t i = 0; i < s->ctab_cap; i++) {
+		struct fl_cached *e = &s->ctab[i];
+
+		if (!e->val.packets || e->used)
+			continue;
+		if (n++ % 64 == 0)
+			nr_daemon_wait_room(s->d, 64);
+		memcpy(s->vals, &e->val, sizeof(e->val));
+		emit_entry(s, F4, &e->key, s->vals, t);
+	}
+}
+
+/* Reads and empties a flow map no program can reach any more; IPv4 entries take in the
+ * counts of the same flow from the cache table. */
 static void drain(struct fl_src *s, int fam, int fd, const struct fl_time *t)
 {
 	size_t ksz = s->maps[fam].key_size;
@@ -662,11 +787,20 @@ static void drain(struct fl_src *s, int fam, int fd, const struct fl_time *t)
 			/* A full map is tens of thousands of rows at once, more than the queue
 			 * may have room for; the map must be empty before it is swapped in
 			 * again, so this waits for the writer instead of dropping rows. */
+			void *key = (char *)s->keys + i * ksz;
+			void *vals = (char *)s->vals + (size_t)i * s->ncpus * s->val_stride;
+
 			if (i % 64 == 0)
 				nr_daemon_wait_room(s->d, 64);
-			emit_entry(s, fam, (char *)s->keys + i * ksz,
-				   (char *)s->vals + (size_t)i * s->ncpus * s->val_stride,
-				   t);
+			if (fam == F4) {
+				struct fl_cached *e = ctab_get(s, key, false);
+
+				if (e) {
+					val_merge(vals, &e->val); /* as if CPU 0's */
+					e->used = true;
+				}
+			}
+			emit_entry(s, fam, key, vals, t);
 		}
 		if (err == ENOENT)
 			return; /* done */
@@ -677,8 +811,16 @@ static void drain(struct fl_src *s, int fam, int fd, const struct fl_time *t)
 			log_warn("flows: batch read of the flow map: %s; reading it key by key",
 				 strerror(err));
 			while (bpf_map_get_next_key(fd, NULL, &k) == 0) {
-				if (bpf_map_lookup_elem(fd, &k, s->vals) == 0)
+				if (bpf_map_lookup_elem(fd, &k, s->vals) == 0) {
+					struct fl_cached *e =
+						fam == F4 ? ctab_get(s, (void *)&k, false) : NULL;
+
+					if (e) {
+						val_merge(s->vals, &e->val);
+						e->used = true;
+					}
 					emit_entry(s, fam, &k, s->vals, t);
+				}
 				bpf_map_delete_elem(fd, &k);
 			}
 			return;
@@ -837,30 +979,41 @@ static void grace_period(void)
 	}
 }
 
+/* Drains set @i (no program can reach it any more): the cache, the IPv4 map with the
+ * cache's counts merged in, the cached flows the map had no entry for, the other map. */
+static void drain_set(struct fl_src *s, int i, const struct fl_time *t)
+{
+	cache_read(s, s->maps[FC].inner[i]);
+	drain(s, F4, s->maps[F4].inner[i], t);
+	cache_emit_rest(s, t);
+	drain(s, FALL, s->maps[FALL].inner[i], t);
+}
+
 static void collect(struct fl_src *s)
 {
 	int old = s->active, zero = 0;
 	int64_t now = nr_now_ns(), from = s->last_collect_ns;
 	struct fl_time t;
 
-	/* Both swaps, then one grace period: a packet counted in between lands in a map of
-	 * either set, and each set is drained whole once no program can reach it. */
-	for (int f = 0; f < 2; f++)
+	/* All swaps, then one grace period: a packet counted in between lands in a map of
+	 * either set, and each set is drained whole once no program can reach it. The IPv4
+	 * map goes before the cache, so a program that sees the new cache sees the new map
+	 * too; one that moves a slot of the old cache into the new map counts it in the next
+	 * interval, once. */
+	for (int f = 0; f < NMAPS; f++)
 		if (bpf_map_update_elem(s->maps[f].outer_fd, &zero, &s->maps[f].inner[!old],
 					BPF_ANY) < 0) {
 			log_error("flows: cannot swap the flow maps: %m");
-			if (f == 0)
-				return;
-			/* Cannot happen short of memory; put the first back so the sets agree. */
-			bpf_map_update_elem(s->maps[0].outer_fd, &zero, &s->maps[0].inner[old],
-					    BPF_ANY);
+			/* Cannot happen short of memory; put the others back so the sets agree. */
+			while (f-- > 0)
+				bpf_map_update_elem(s->maps[f].outer_fd, &zero,
+						    &s->maps[f].inner[old], BPF_ANY);
 			return;
 		}
 	s->active = !old;
 	grace_period();
 	time_now(s, &t);
-	for (int f = 0; f < 2; f++)
-		drain(s, f, s->maps[f].inner[old], &t);
+	drain_set(s, old, &t);
 	collect_counters(s, from, now);
 	s->last_collect_ns = now;
 	/* Interfaces deleted since the last collection: their rows are out; forget them. */
@@ -931,6 +1084,9 @@ static int make_inner(struct fl_src *s, int fam)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o);
 
+	if (fam == FC)
+		return bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "nr_fcache4", sizeof(uint32_t),
+				      sizeof(struct nr_flow_slot4), s->cache_slots, &o);
 	return bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, fam == F4 ? "nr_flows4" : "nr_flows",
 			      (uint32_t)s->maps[fam].key_size, sizeof(struct nr_flow_val),
 			      s->max_entries, &o);
@@ -946,10 +1102,11 @@ int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 	if (!s)
 		return -ENOMEM;
 	s->d = d;
-	for (int f = 0; f < 2; f++)
+	for (int f = 0; f < NMAPS; f++)
 		s->maps[f].inner[0] = s->maps[f].inner[1] = s->maps[f].outer_fd = -1;
 	s->maps[F4].key_size = sizeof(struct nr_flow_key4);
 	s->maps[FALL].key_size = sizeof(struct nr_flow_key);
+	s->maps[FC].key_size = sizeof(uint32_t);
 	s->timer_fd = s->tick_fd = -1;
 	s->max_entries = (uint32_t)c->flows_map_size;
 	s->sampling = (uint32_t)c->flows_sampling;
@@ -968,7 +1125,19 @@ int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 	s->val_stride = (sizeof(struct nr_flow_val) + 7) & ~(size_t)7;
 	s->keys = calloc(BATCH, sizeof(struct nr_flow_key));
 	s->vals = calloc((size_t)BATCH * s->ncpus, s->val_stride);
-	if (!s->keys || !s->vals) {
+	/* The cache: 4096 slots up to 8 CPUs, fewer beyond (at least 512), so that its two
+	 * copies stay under 5 MB (72 bytes a slot, per CPU). */
+	s->cache_slots = (uint32_t)c->flows_cache_size;
+	if (!s->cache_slots) {
+		s->cache_slots = 4096;
+		while (s->cache_slots > 512 && (size_t)s->cache_slots * s->ncpus > 32768)
+			s->cache_slots /= 2;
+	}
+	s->ctab_cap = 2 * (size_t)s->cache_slots * s->ncpus;
+	s->cache_keys = calloc(s->cache_slots, sizeof(uint32_t));
+	s->cache_vals = calloc((size_t)s->cache_slots * s->ncpus, sizeof(struct nr_flow_slot4));
+	s->ctab = calloc(s->ctab_cap, sizeof(*s->ctab));
+	if (!s->keys || !s->vals || !s->cache_keys || !s->cache_vals || !s->ctab) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -980,9 +1149,10 @@ int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 		goto fail;
 	}
 	s->skel->rodata->sampling = s->sampling;
-	/* The two flow maps, of the configured size, made here: the first one is also the
-	 * outer map's template (inner maps of a hash type must all be the same size). */
-	for (int f = 0; f < 2; f++)
+	s->skel->rodata->cache_mask = s->cache_slots - 1;
+	/* The flow maps, of the configured size, and the caches, made here: the first of each
+	 * is also the outer map's template (inner maps must all be the same size). */
+	for (int f = 0; f < NMAPS; f++)
 		for (int i = 0; i < 2; i++) {
 			s->maps[f].inner[i] = make_inner(s, f);
 			if (s->maps[f].inner[i] < 0) {
@@ -995,6 +1165,8 @@ int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 	r = bpf_map__set_inner_map_fd(s->skel->maps.flows_outer4, s->maps[F4].inner[0]);
 	if (r == 0)
 		r = bpf_map__set_inner_map_fd(s->skel->maps.flows_outer, s->maps[FALL].inner[0]);
+	if (r == 0)
+		r = bpf_map__set_inner_map_fd(s->skel->maps.cache_outer4, s->maps[FC].inner[0]);
 	if (r == 0)
 		r = flows_bpf__load(s->skel);
 	if (r < 0) {
@@ -1010,7 +1182,8 @@ int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 	s->clk = s->clk0;
 	s->maps[F4].outer_fd = bpf_map__fd(s->skel->maps.flows_outer4);
 	s->maps[FALL].outer_fd = bpf_map__fd(s->skel->maps.flows_outer);
-	for (int f = 0; f < 2; f++)
+	s->maps[FC].outer_fd = bpf_map__fd(s->skel->maps.cache_outer4);
+	for (int f = 0; f < NMAPS; f++)
 		if (bpf_map_update_elem(s->maps[f].outer_fd, &zero, &s->maps[f].inner[0],
 					BPF_ANY) < 0) {
 			r = -errno;
@@ -1049,15 +1222,15 @@ void nr_flows_stop(struct nr_daemon *d, void *state)
 		return;
 	s->stopping = true;
 	nr_netns_watch_free(s->watch); /* detaches every program */
-	if (s->skel && s->maps[F4].outer_fd >= 0 && s->maps[FALL].outer_fd >= 0) {
+	if (s->skel && s->maps[F4].outer_fd >= 0 && s->maps[FALL].outer_fd >= 0 &&
+	    s->maps[FC].outer_fd >= 0) {
 		/* The last counts: no program runs any more (detached), so both maps drain. */
 		struct fl_time t;
 
 		grace_period();
 		time_now(s, &t);
-		for (int f = 0; f < 2; f++)
-			for (int i = 0; i < 2; i++)
-				drain(s, f, s->maps[f].inner[i], &t);
+		for (int i = 0; i < 2; i++)
+			drain_set(s, i, &t);
 		collect_counters(s, s->last_collect_ns, nr_now_ns());
 		nr_flows_health(d, s, nr_now_ns());
 		log_info("flows: %llu rows recorded", (unsigned long long)s->n_rows);
@@ -1068,7 +1241,7 @@ void nr_flows_stop(struct nr_daemon *d, void *state)
 		s->list = n->next;
 		ns_free(n);
 	}
-	for (int f = 0; f < 2; f++)
+	for (int f = 0; f < NMAPS; f++)
 		for (int i = 0; i < 2; i++)
 			if (s->maps[f].inner[i] >= 0)
 				close(s->maps[f].inner[i]);
@@ -1083,6 +1256,9 @@ void nr_flows_stop(struct nr_daemon *d, void *state)
 	flows_bpf__destroy(s->skel);
 	free(s->keys);
 	free(s->vals);
+	free(s->cache_keys);
+	free(s->cache_vals);
+	free(s->ctab);
 	free(s->ovf);
 	free(s);
 }

@@ -107,6 +107,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.flows_interval_ns, SEC(5));
 	assert_int_equal(cfg.flows_map_size, 65536);
 	assert_int_equal(cfg.flows_sampling, 1);
+	assert_int_equal(cfg.flows_cache_size, 0);
 	assert_string_equal(cfg.flows_include, "*");
 	assert_string_equal(cfg.flows_exclude, "");
 	assert_null(cfg.config_path);
@@ -300,6 +301,8 @@ static void test_set_bad(void **state)
 	set_bad("flows-interval", "11m");
 	set_bad("flows-map-size", "15");
 	set_bad("flows-map-size", "16777217");
+	set_bad("flows-cache-size", "3");
+	set_bad("flows-cache-size", "131072");
 	set_bad("flows-sampling", "0");
 	set_bad("flows-sampling", "1000001");
 	set_bad("flows-include", "");
@@ -336,6 +339,8 @@ static void test_set_conntrack(void **state)
 	assert_int_equal(cfg.flows_interval_ns, SEC(1));
 	set_ok("flows-map-size", "16");
 	assert_int_equal(cfg.flows_map_size, 16);
+	set_ok("flows-cache-size", "2");
+	assert_int_equal(cfg.flows_cache_size, 2);
 	set_ok("flows-sampling", "100");
 	assert_int_equal(cfg.flows_sampling, 100);
 	set_ok("flows-include", "eth*,veth*");

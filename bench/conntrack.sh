@@ -116,20 +116,7 @@ in_a() { ip netns exec "$NS_A" "$@"; }
 # ---------------------------------------------------------------------------
 # The world: two namespaces and a veth pair, created inside them.
 setup() {
-	local ns
-	for ns in "$NS_A" "$NS_B"; do
-		ip netns add "$ns"
-		NS_MADE+=("$ns")
-		# No IPv6 (no neighbour discovery noise), set before the veth appears.
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1
-		ip -n "$ns" link set lo up
-	done
-	ip -n "$NS_A" link add veth0 type veth peer name veth0 netns "$NS_B"
-	ip -n "$NS_A" addr add "$ADDR_A/24" dev veth0
-	ip -n "$NS_B" addr add "$ADDR_B/24" dev veth0
-	ip -n "$NS_A" link set veth0 up
-	ip -n "$NS_B" link set veth0 up
+	veth_pair "$NS_A" "$NS_B" veth0 veth0 "$ADDR_A" "$ADDR_B"
 	# Client: ports 1024-65535, and a port in TIME_WAIT is reusable after 1 s, else a FIN-closing
 	# client runs out of ports within two seconds.
 	in_a sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1

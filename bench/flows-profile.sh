@@ -60,18 +60,7 @@ PIDS=()
 NS_MADE=()
 . "$(dirname "$0")/lib.sh"
 
-for ns in "$NS_A" "$NS_B"; do
-	ip netns add "$ns"
-	NS_MADE+=("$ns")
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1
-	ip -n "$ns" link set lo up
-done
-ip -n "$NS_A" link add veth-a type veth peer name veth-b netns "$NS_B"
-ip -n "$NS_A" addr add 10.251.0.1/24 dev veth-a
-ip -n "$NS_B" addr add 10.251.0.2/24 dev veth-b
-ip -n "$NS_A" link set veth-a up
-ip -n "$NS_B" link set veth-b up
+veth_pair "$NS_A" "$NS_B" veth-a veth-b 10.251.0.1 10.251.0.2
 bg RECV recv ip netns exec "$NS_B" taskset -c 1 "$FLOOD" --recv --ports 64 10.251.0.2 9000
 wait_for "$WORK/recv.err" listening "$RECV" 5 || fail "the receiver did not start"
 

@@ -201,20 +201,8 @@ in_b() { ip netns exec "$NS_B" "$@"; }
 # ---------------------------------------------------------------------------
 # The world: two namespaces, a veth pair, an iperf3 server in -b for the whole run.
 setup() {
-	local ns i
-	for ns in "$NS_A" "$NS_B"; do
-		ip netns add "$ns"
-		NS_MADE+=("$ns")
-		# No IPv6 (no neighbour discovery, router solicitations), set before the veth appears.
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1
-		ip -n "$ns" link set lo up
-	done
-	ip -n "$NS_A" link add "$DEV_A" type veth peer name "$DEV_B" netns "$NS_B"
-	ip -n "$NS_A" addr add "$ADDR_A/24" dev "$DEV_A"
-	ip -n "$NS_B" addr add "$ADDR_B/24" dev "$DEV_B"
-	ip -n "$NS_A" link set "$DEV_A" up
-	ip -n "$NS_B" link set "$DEV_B" up
+	local i
+	veth_pair "$NS_A" "$NS_B" "$DEV_A" "$DEV_B" "$ADDR_A" "$ADDR_B"
 	bg IPERF_PID iperf3-server ip netns exec "$NS_B" "${ON_RX[@]}" iperf3 -s -B "$ADDR_B" -p "$TCP_PORT"
 	for ((i = 0; i < 100; i++)); do
 		[ -n "$(in_b ss -Hltn "sport = :$TCP_PORT")" ] && break

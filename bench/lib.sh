@@ -59,6 +59,25 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# veth_pair NS_A NS_B DEV_A DEV_B ADDR_A ADDR_B: two new namespaces (in NS_MADE, for the
+# trap), IPv6 off (no neighbour discovery or router solicitations: only the benchmark's
+# traffic), lo up, and a veth pair DEV_A (ADDR_A/24, in NS_A) - DEV_B (ADDR_B/24, in NS_B), up.
+veth_pair() {
+	local ns
+	for ns in "$1" "$2"; do
+		ip netns add "$ns"
+		NS_MADE+=("$ns")
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$1" link add "$3" type veth peer name "$4" netns "$2"
+	ip -n "$1" addr add "$5/24" dev "$3"
+	ip -n "$2" addr add "$6/24" dev "$4"
+	ip -n "$1" link set "$3" up
+	ip -n "$2" link set "$4" up
+}
+
 # bg VAR NAME CMD...: starts CMD in the background, stdout in $WORK/NAME.out and stderr in
 # $WORK/NAME.err, and sets VAR to its PID. CMD must be a program, not a shell function; `ip
 # netns exec` and taskset exec their command, which keeps the PID.

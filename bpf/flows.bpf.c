@@ -7,9 +7,10 @@
  * waits out an RCU grace period (no program can still hold the old one), then drains the old
  * map whole. No packet is counted in no row or in two rows. IPv4 packets go through a
  * per-CPU cache first (a direct-mapped array, swapped and drained with the maps): a packet
- * of the flow in its slot costs no call at all, where a hash map lookup is three. When the map is full, the packet is counted in a per-interface
- * overflow counter instead; if even that fails, in a lost counter. Every verdict is "next":
- * the programs only watch, and other TC programs run as before.
+ * of the flow in its slot costs no call at all, where a hash map lookup is three. When the
+ * map is full, the packet is counted in a per-interface overflow counter instead; if even
+ * that fails, in a lost counter. Every verdict is "next": the programs only watch, and other
+ * TC programs run as before.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>

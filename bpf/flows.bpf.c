@@ -3,14 +3,14 @@
  * netrec flows: counts every packet and byte per flow on TC ingress and egress, in the kernel.
  *
  * The flow maps (IPv4, and everything else) are per-CPU (no lost updates between CPUs, no
- * atomics), each reached through a one-slot map-in-map: user space swaps in an empty map,
- * waits out an RCU grace period (no program can still hold the old one), then drains the old
- * map whole. No packet is counted in no row or in two rows. IPv4 packets go through a
- * per-CPU cache first (a direct-mapped array, swapped and drained with the maps): a packet
- * of the flow in its slot costs no call at all, where a hash map lookup is three. When the
- * map is full, the packet is counted in a per-interface overflow counter instead; if even
- * that fails, in a lost counter. Every verdict is "next": the programs only watch, and other
- * TC programs run as before.
+ * atomics), in two sets reached through two-slot maps-in-map: user space flips the set the
+ * programs count in (flows_set), waits out an RCU grace period (no program can still be
+ * counting in the other set), then drains the other set whole. No packet is counted in no
+ * row or in two rows. IPv4 packets go through a per-CPU cache first (a direct-mapped array,
+ * one per set, drained with the maps): a packet of the flow in its slot costs no call at
+ * all, where a hash map lookup is three. When the map is full, the packet is counted in a
+ * per-interface overflow counter instead; if even that fails, in a lost counter. Every
+ * verdict is "next": the programs only watch, and other TC programs run as before.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -41,7 +41,7 @@ struct flow_map {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__array(values, struct flow_map);
 } flows_outer SEC(".maps");
@@ -55,7 +55,7 @@ struct flow_map4 {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__array(values, struct flow_map4);
 } flows_outer4 SEC(".maps");
@@ -69,10 +69,20 @@ struct flow_cache4 {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__array(values, struct flow_cache4);
 } cache_outer4 SEC(".maps");
+
+/* Which set of maps (0 or 1) the programs count in: each outer map holds both sets, and user
+ * space flips this one word, waits out an RCU grace period, and drains the other set. A
+ * program reads it once, so a packet's flow map and cache are always of one set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} flows_set SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -88,46 +98,42 @@ struct {
 	__type(value, struct nr_flow_counter);
 } flows_stats SEC(".maps");
 
-static __always_inline void stat_add(__u32 which, __u64 packets, __u64 len)
+static __always_inline void stat_add(__u32 which, __u64 len)
 {
 	struct nr_flow_counter *c = bpf_map_lookup_elem(&flows_stats, &which);
 
 	if (c) {
-		c->packets += packets;
+		c->packets++;
 		c->bytes += len;
 	}
 }
 
-/* @packets packets of @len bytes in all that no flow map entry could take, on interface
- * @ifindex of namespace @ns (netrecd's number). */
-static __always_inline void overflow(__u64 ns, __u32 ifindex, __u8 egress, __u64 packets,
-				     __u64 len)
+static __always_inline void overflow(__u32 ifindex, __u8 egress, __u64 len)
 {
-	struct nr_flow_ovf_key ok = { .netns_id = ns, .ifindex = ifindex, .egress = egress };
+	struct nr_flow_ovf_key ok = { .netns_id = netns_id, .ifindex = ifindex, .egress = egress };
 	struct nr_flow_counter *c = bpf_map_lookup_elem(&flows_ovf, &ok);
-	struct nr_flow_counter add = { packets, len };
+	struct nr_flow_counter one = { 1, len };
 
 	if (c) {
-		c->packets += packets;
+		c->packets++;
 		c->bytes += len;
 		return;
 	}
-	if (bpf_map_update_elem(&flows_ovf, &ok, &add, BPF_NOEXIST) == 0)
+	if (bpf_map_update_elem(&flows_ovf, &ok, &one, BPF_NOEXIST) == 0)
 		return;
 	c = bpf_map_lookup_elem(&flows_ovf, &ok); /* another CPU made it */
 	if (c) {
-		c->packets += packets;
+		c->packets++;
 		c->bytes += len;
 		return;
 	}
-	stat_add(NR_FLOWS_STAT_LOST, packets, len);
+	stat_add(NR_FLOWS_STAT_LOST, len);
 }
 
-/* Counts the packet under @k in the flow map @outer holds (flows_outer4 or flows_outer). */
-static __always_inline void account(struct __sk_buff *skb, void *outer, const void *k,
-				    __u8 egress, __u8 flags, bool l2)
+/* Counts the packet under @k in set @set's flow map of @outer (flows_outer4 or flows_outer). */
+static __always_inline void account(struct __sk_buff *skb, __u32 set, void *outer,
+				    const void *k, __u8 egress, __u8 flags, bool l2)
 {
-	__u32 zero = 0;
 	/* The clock is jiffies: the x86-64 JIT inlines bpf_jiffies64() as one load, where
 	 * bpf_ktime_get_coarse_ns() (the same tick, in ns) is a call that cost 2-3% of the
 	 * small-packet rate (bench/flows.sh) and bpf_ktime_get_ns() more. First and last seen
@@ -135,10 +141,10 @@ static __always_inline void account(struct __sk_buff *skb, void *outer, const vo
 	 * space turns jiffies into nanoseconds with flows_clock. */
 	__u64 len = skb->len, now = bpf_jiffies64();
 	struct nr_flow_val *v, nv = {};
-	void *map = bpf_map_lookup_elem(outer, &zero);
+	void *map = bpf_map_lookup_elem(outer, &set);
 
 	if (!map) {
-		stat_add(NR_FLOWS_STAT_LOST, 1, len);
+		stat_add(NR_FLOWS_STAT_LOST, len);
 		return;
 	}
 	v = bpf_map_lookup_elem(map, k);
@@ -162,7 +168,7 @@ static __always_inline void account(struct __sk_buff *skb, void *outer, const vo
 		/* Another CPU inserted the key first: this CPU's slot is empty, fill it. */
 		v = bpf_map_lookup_elem(map, k);
 		if (!v) {
-			overflow(netns_id, skb->ifindex, egress, 1, len);
+			overflow(skb->ifindex, egress, len);
 			return;
 		}
 		if (!v->first) {
@@ -178,56 +184,18 @@ static __always_inline void account(struct __sk_buff *skb, void *outer, const vo
 		v->first = now;
 }
 
-/* Moves the counts of an IPv4 cache slot into the IPv4 flow map. */
-static __always_inline void flush4(struct nr_flow_slot4 *sl)
-{
-	__u32 zero = 0;
-	void *map = bpf_map_lookup_elem(&flows_outer4, &zero);
-	struct nr_flow_val *v;
-
-	if (!map) {
-		stat_add(NR_FLOWS_STAT_LOST, sl->val.packets, sl->val.bytes);
-		return;
-	}
-	v = bpf_map_lookup_elem(map, &sl->key);
-	if (!v) {
-		if (bpf_map_update_elem(map, &sl->key, &sl->val, BPF_NOEXIST) == 0)
-			return;
-		v = bpf_map_lookup_elem(map, &sl->key); /* another CPU inserted it */
-		if (!v) {
-			/* The slot may hold another namespace's flow: the cache is shared. */
-			overflow(sl->key.netns_id, sl->key.ifindex, sl->key.egress,
-				 sl->val.packets, sl->val.bytes);
-			return;
-		}
-		if (!v->first) {
-			*v = sl->val;
-			return;
-		}
-	}
-	v->packets += sl->val.packets;
-	v->bytes += sl->val.bytes;
-	if (!v->first || sl->val.first < v->first)
-		v->first = sl->val.first;
-	if (sl->val.last > v->last)
-		v->last = sl->val.last;
-	v->tcp_flags |= sl->val.tcp_flags;
-	if (!v->has_mac && sl->val.has_mac) {
-		__builtin_memcpy(v->src_mac, sl->val.src_mac, 6);
-		__builtin_memcpy(v->dst_mac, sl->val.dst_mac, 6);
-		v->has_mac = 1;
-	}
-}
-
-/* Counts an IPv4 packet in its cache slot, inline: true if it could. @eth: the Ethernet
- * header, NULL without one. */
-static __always_inline bool cache4(struct __sk_buff *skb, const struct nr_flow_key4 *k,
-				   __u8 flags, const __u8 *eth)
+/* Counts an IPv4 packet in its cache slot, inline: true if it could. A slot holds the first
+ * flow that hashed to it in the interval until the cache is drained; packets of other flows
+ * that hash there go to the flow map (false). Nothing ever moves between the two: a packet
+ * is counted once, in the structures of the set it found, like any other. @eth: the
+ * Ethernet header, NULL without one. */
+static __always_inline bool cache4(struct __sk_buff *skb, __u32 set,
+				   const struct nr_flow_key4 *k, __u8 flags, const __u8 *eth)
 {
 	const __u64 *w = (const void *)k; /* the 24-byte key as three words */
 	__u64 h = w[0] ^ (w[1] * 0x9E3779B97F4A7C15ULL) ^ (w[2] * 0xC2B2AE3D27D4EB4FULL);
-	__u32 zero = 0, slot = (__u32)((h * 0x9E3779B97F4A7C15ULL) >> 40) & cache_mask;
-	void *cache = bpf_map_lookup_elem(&cache_outer4, &zero);
+	__u32 slot = (__u32)((h * 0x9E3779B97F4A7C15ULL) >> 40) & cache_mask;
+	void *cache = bpf_map_lookup_elem(&cache_outer4, &set);
 	struct nr_flow_slot4 *sl;
 	__u64 now = bpf_jiffies64();
 
@@ -239,14 +207,13 @@ static __always_inline bool cache4(struct __sk_buff *skb, const struct nr_flow_k
 	if (sl->val.packets) {
 		const __u64 *sk = (const void *)&sl->key;
 
-		if (sk[0] == w[0] && sk[1] == w[1] && sk[2] == w[2]) {
-			sl->val.packets++;
-			sl->val.bytes += skb->len;
-			sl->val.last = now;
-			sl->val.tcp_flags |= flags;
-			return true;
-		}
-		flush4(sl);
+		if (sk[0] != w[0] || sk[1] != w[1] || sk[2] != w[2])
+			return false; /* another flow's slot */
+		sl->val.packets++;
+		sl->val.bytes += skb->len;
+		sl->val.last = now;
+		sl->val.tcp_flags |= flags;
+		return true;
 	}
 	sl->key = *k;
 	sl->val.packets = 1;
@@ -289,7 +256,8 @@ static __always_inline bool l4_direct(__u8 *l4, void *end, __u8 proto, __u16 *sp
 
 /* The fast path, nearly every packet: IPv4 with its headers in the linear part, counted under
  * the short key with no helper call but the map's. False to take the general path. */
-static __always_inline bool count4_direct(struct __sk_buff *skb, __u8 egress, bool l2)
+static __always_inline bool count4_direct(struct __sk_buff *skb, __u32 set, __u8 egress,
+					  bool l2)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	struct iphdr *ip = data + (l2 ? 14 : 0);
@@ -315,8 +283,8 @@ static __always_inline bool count4_direct(struct __sk_buff *skb, __u8 egress, bo
 			       &k4.icmp_type, &k4.icmp_code, &flags))
 			return false;
 	}
-	if (!cache4(skb, &k4, flags, l2 ? data : NULL))
-		account(skb, &flows_outer4, &k4, egress, flags, l2);
+	if (!cache4(skb, set, &k4, flags, l2 ? data : NULL))
+		account(skb, set, &flows_outer4, &k4, egress, flags, l2);
 	return true;
 }
 
@@ -343,11 +311,13 @@ static __always_inline int count(struct __sk_buff *skb, __u8 egress, bool l2)
 	struct nr_flow_key k;
 	__u16 ethertype = bpf_ntohs(skb->protocol);
 	__u8 flags = 0;
-	__u32 l4 = 0;
+	__u32 l4 = 0, zero = 0, set, *cur;
 
 	if (sampling > 1 && bpf_get_prandom_u32() % sampling)
 		return TC_NEXT;
-	if (ethertype == ETH_P_IP && count4_direct(skb, egress, l2))
+	cur = bpf_map_lookup_elem(&flows_set, &zero);
+	set = cur ? *cur & 1 : 0;
+	if (ethertype == ETH_P_IP && count4_direct(skb, set, egress, l2))
 		return TC_NEXT;
 	__builtin_memset(&k, 0, sizeof(k));
 	k.netns_id = netns_id;
@@ -415,9 +385,9 @@ done:
 
 		__builtin_memcpy(k4.src, k.src, 4);
 		__builtin_memcpy(k4.dst, k.dst, 4);
-		account(skb, &flows_outer4, &k4, egress, flags, l2);
+		account(skb, set, &flows_outer4, &k4, egress, flags, l2);
 	} else {
-		account(skb, &flows_outer, &k, egress, flags, l2);
+		account(skb, set, &flows_outer, &k, egress, flags, l2);
 	}
 	return TC_NEXT;
 unparsed:
@@ -426,8 +396,8 @@ unparsed:
 	__builtin_memset(k.dst, 0, sizeof(k.dst));
 	k.family = 0;
 	k.proto = 0;
-	stat_add(NR_FLOWS_STAT_PARSE, 1, skb->len);
-	account(skb, &flows_outer, &k, egress, 0, l2);
+	stat_add(NR_FLOWS_STAT_PARSE, skb->len);
+	account(skb, set, &flows_outer, &k, egress, 0, l2);
 	return TC_NEXT;
 }
 

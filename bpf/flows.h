@@ -47,9 +47,9 @@ struct nr_flow_val {
 	__u8 pad[2];
 };
 
-/* One slot of the per-CPU IPv4 flow cache: the flow last counted there on this CPU, and its
- * counts since (val.packets 0: empty). A packet of that flow is counted in place, inline; one
- * of another flow first moves the slot's counts into the flow map. */
+/* One slot of the per-CPU IPv4 flow cache: the first flow of the interval that hashed to it
+ * on this CPU, and its counts (val.packets 0: empty). A packet of that flow is counted in
+ * place, inline; one of another flow goes to the flow map. */
 struct nr_flow_slot4 {
 	struct nr_flow_key4 key;
 	struct nr_flow_val val;

@@ -9,11 +9,13 @@
  * keep running (the programs return "next"), nothing of anyone else's is touched, and the
  * kernel removes the programs when netrecd exits, however it exits.
  *
- * Collecting without loss: the programs reach the flow map through a one-slot map-in-map.
- * Collection puts the other (empty) map in the slot, waits for an RCU grace period
- * (membarrier MEMBARRIER_CMD_GLOBAL runs synchronize_rcu(); a TC program runs inside an RCU
- * read-side section), after which no program can still be updating the old map, then reads
- * and empties the old map in batches. A packet is counted in exactly one interval's row.
+ * Collecting without loss: there are two sets of flow maps (and IPv4 caches), each outer
+ * map-in-map holding both, and the programs count in the set one shared word names
+ * (flows_set). Collection flips the word, waits for an RCU grace period (membarrier
+ * MEMBARRIER_CMD_GLOBAL runs synchronize_rcu(); a TC program runs inside an RCU read-side
+ * section), after which no program can still be counting in the old set, then reads and
+ * empties the old set in batches. A program reads the word once, so a packet is counted in
+ * exactly one interval's row, and a flow's counts of one interval are all in one set.
  *
  * Interfaces are found with rtnetlink in each namespace: a dump when the namespace is found,
  * and again on every link notification (RTNLGRP_LINK) and every 10 s.
@@ -108,11 +110,12 @@ struct fl_src {
 	uint64_t next_id;
 	/* The flow maps, [F4] IPv4 (struct nr_flow_key4) and [FALL] the rest (struct
 	 * nr_flow_key), and [FC] the per-CPU IPv4 cache (an array of struct nr_flow_slot4):
-	 * each an outer one-slot map and two inner maps, inner[active] in the slot. */
+	 * each an outer two-slot map holding its two inner maps, inner[i] in slot i. */
 	struct fl_maps {
 		int outer_fd, inner[2];
 		size_t key_size;
 	} maps[NMAPS];
+	int set_fd; /* flows_set: which set the programs count in, [active] */
 	uint32_t cache_slots; /* a power of two */
 	void *cache_keys, *cache_vals; /* cache_slots keys, and slots * ncpus values */
 	struct fl_cached *ctab; /* open addressing, ctab_cap entries, a power of two */
@@ -437,6 +440,8 @@ static struct flows_bpf *load_copy(struct fl_src *s, uint64_t id)
 	if (!r)
 		r = bpf_map__reuse_fd(k->maps.cache_outer4, s->maps[FC].outer_fd);
 	if (!r)
+		r = bpf_map__reuse_fd(k->maps.flows_set, s->set_fd);
+	if (!r)
 		r = bpf_map__reuse_fd(k->maps.flows_ovf, bpf_map__fd(s->skel->maps.flows_ovf));
 	if (!r)
 		r = bpf_map__reuse_fd(k->maps.flows_stats, bpf_map__fd(s->skel->maps.flows_stats));
@@ -691,11 +696,13 @@ static size_t key4_hash(const struct nr_flow_key4 *k)
 	return (size_t)h;
 }
 
-/* The table's entry for @k, made if missing (the table has room for every slot of every
- * CPU twice over). */
+/* The table's entry for @k, made if missing; NULL if missing (or, cannot be: the table has
+ * room for every slot of every CPU twice over, full). */
 static struct fl_cached *ctab_get(struct fl_src *s, const struct nr_flow_key4 *k, bool make)
 {
-	for (size_t i = key4_hash(k) & (s->ctab_cap - 1);; i = (i + 1) & (s->ctab_cap - 1)) {
+	size_t mask = s->ctab_cap - 1, i = key4_hash(k) & mask;
+
+	for (size_t n = 0; n < s->ctab_cap; n++, i = (i + 1) & mask) {
 		struct fl_cached *e = &s->ctab[i];
 
 		if (!e->val.packets) {
@@ -707,12 +714,16 @@ static struct fl_cached *ctab_get(struct fl_src *s, const struct nr_flow_key4 *k
 		if (memcmp(&e->key, k, sizeof(*k)) == 0)
 			return e;
 	}
+	return NULL;
 }
 
-/* Reads the IPv4 cache @fd (no program can reach it any more) into the table, flows merged
- * across CPUs, and empties it for its next turn. */
-static void cache_read(struct fl_src *s, int fd)
+static int make_inner(struct fl_src *s, int fam);
+
+/* Reads the IPv4 cache of set @set (no program can reach it any more) into the table, flows
+ * merged across CPUs, and empties it for its next turn (or replaces it with a new one). */
+static void cache_read(struct fl_src *s, int set)
 {
+	int fd = s->maps[FC].inner[set];
 	size_t stride = sizeof(struct nr_flow_slot4); /* a multiple of 8 */
 	uint32_t count = s->cache_slots, *keys = s->cache_keys;
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -725,27 +736,57 @@ static void cache_read(struct fl_src *s, int fd)
 		log_warn("flows: batch read of the flow cache: %m; reading it slot by slot");
 		count = 0;
 		for (uint32_t i = 0; i < s->cache_slots; i++) {
+			char *v = (char *)s->cache_vals + (size_t)i * s->ncpus * stride;
+
 			keys[i] = i;
-			if (bpf_map_lookup_elem(fd, &i,
-						(char *)s->cache_vals + (size_t)i * s->ncpus * stride))
-				memset((char *)s->cache_vals + (size_t)i * s->ncpus * stride, 0,
-				       s->ncpus * stride);
+			if (bpf_map_lookup_elem(fd, &i, v) < 0) {
+				int64_t now = nr_now_ns();
+
+				log_error("flows: cannot read a slot of the flow cache: %m");
+				nr_daemon_gap(s->d, NR_SRC_FLOWS, now, now,
+					      "flow cache slot unreadable: not counted", NR_NONE);
+				memset(v, 0, s->ncpus * stride);
+			}
 			count++;
 		}
 	}
 	for (size_t i = 0; i < (size_t)count * s->ncpus; i++) {
 		const struct nr_flow_slot4 *sl = (const void *)((char *)s->cache_vals + i * stride);
 
-		if (sl->val.packets)
-			val_merge(&ctab_get(s, &sl->key, true)->val, &sl->val);
+		struct fl_cached *e;
+
+		if (!sl->val.packets)
+			continue;
+		e = ctab_get(s, &sl->key, true);
+		if (e) {
+			val_merge(&e->val, &sl->val);
+		} else {
+			int64_t now = nr_now_ns();
+
+			log_error("flows: the cache table is full (cannot be): %llu packets lost",
+				  (unsigned long long)sl->val.packets);
+			nr_daemon_gap(s->d, NR_SRC_FLOWS, now, now, "flow cache table full: not counted",
+				      (int64_t)sl->val.packets);
+		}
 	}
 	/* Empty: every slot of every CPU zeroed. */
 	memset(s->cache_vals, 0, (size_t)count * s->ncpus * stride);
 	r = bpf_map_update_batch(fd, keys, s->cache_vals, &count, &opts);
 	if (r < 0) {
-		log_warn("flows: batch reset of the flow cache: %m; slot by slot");
-		for (uint32_t i = 0; i < s->cache_slots; i++)
-			bpf_map_update_elem(fd, &i, s->cache_vals, BPF_ANY);
+		/* A slot left as it is would be counted again when this set comes back: a new,
+		 * empty cache instead. */
+		int nfd = make_inner(s, FC);
+
+		log_warn("flows: cannot empty the flow cache (%m): replacing it");
+		if (nfd >= 0 && bpf_map_update_elem(s->maps[FC].outer_fd, &set, &nfd, BPF_ANY) == 0) {
+			close(fd);
+			s->maps[FC].inner[set] = nfd;
+		} else {
+			if (nfd >= 0)
+				close(nfd);
+			log_error("flows: cannot replace the flow cache either (%m): its counts "
+				  "may be counted again in a later interval");
+		}
 	}
 }
 
@@ -983,7 +1024,7 @@ static void grace_period(void)
  * cache's counts merged in, the cached flows the map had no entry for, the other map. */
 static void drain_set(struct fl_src *s, int i, const struct fl_time *t)
 {
-	cache_read(s, s->maps[FC].inner[i]);
+	cache_read(s, i);
 	drain(s, F4, s->maps[F4].inner[i], t);
 	cache_emit_rest(s, t);
 	drain(s, FALL, s->maps[FALL].inner[i], t);
@@ -995,21 +1036,14 @@ static void collect(struct fl_src *s)
 	int64_t now = nr_now_ns(), from = s->last_collect_ns;
 	struct fl_time t;
 
-	/* All swaps, then one grace period: a packet counted in between lands in a map of
-	 * either set, and each set is drained whole once no program can reach it. The IPv4
-	 * map goes before the cache, so a program that sees the new cache sees the new map
-	 * too; one that moves a slot of the old cache into the new map counts it in the next
-	 * interval, once. */
-	for (int f = 0; f < NMAPS; f++)
-		if (bpf_map_update_elem(s->maps[f].outer_fd, &zero, &s->maps[f].inner[!old],
-					BPF_ANY) < 0) {
-			log_error("flows: cannot swap the flow maps: %m");
-			/* Cannot happen short of memory; put the others back so the sets agree. */
-			while (f-- > 0)
-				bpf_map_update_elem(s->maps[f].outer_fd, &zero,
-						    &s->maps[f].inner[old], BPF_ANY);
-			return;
-		}
+	/* One word flips every map at once (updating a map-in-map slot would wait for a grace
+	 * period per map, with the sets mixed in between); then one grace period. */
+	uint32_t set = (uint32_t)!old;
+
+	if (bpf_map_update_elem(s->set_fd, &zero, &set, BPF_ANY) < 0) {
+		log_error("flows: cannot switch the flow maps: %m");
+		return;
+	}
 	s->active = !old;
 	grace_period();
 	time_now(s, &t);
@@ -1096,7 +1130,7 @@ int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 {
 	const struct nr_config *c = nr_daemon_config(d);
 	struct fl_src *s;
-	int r, zero = 0;
+	int r;
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -1133,7 +1167,9 @@ int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 		while (s->cache_slots > 512 && (size_t)s->cache_slots * s->ncpus > 32768)
 			s->cache_slots /= 2;
 	}
-	s->ctab_cap = 2 * (size_t)s->cache_slots * s->ncpus;
+	/* A power of two (the probe mask), at least twice the slots of all CPUs. */
+	for (s->ctab_cap = 1; s->ctab_cap < 2 * (size_t)s->cache_slots * s->ncpus;)
+		s->ctab_cap *= 2;
 	s->cache_keys = calloc(s->cache_slots, sizeof(uint32_t));
 	s->cache_vals = calloc((size_t)s->cache_slots * s->ncpus, sizeof(struct nr_flow_slot4));
 	s->ctab = calloc(s->ctab_cap, sizeof(*s->ctab));
@@ -1183,13 +1219,16 @@ int nr_flows_start(struct nr_daemon *d, void **ret, char *why, size_t whylen)
 	s->maps[F4].outer_fd = bpf_map__fd(s->skel->maps.flows_outer4);
 	s->maps[FALL].outer_fd = bpf_map__fd(s->skel->maps.flows_outer);
 	s->maps[FC].outer_fd = bpf_map__fd(s->skel->maps.cache_outer4);
+	s->set_fd = bpf_map__fd(s->skel->maps.flows_set); /* 0: set 0 */
 	for (int f = 0; f < NMAPS; f++)
-		if (bpf_map_update_elem(s->maps[f].outer_fd, &zero, &s->maps[f].inner[0],
-					BPF_ANY) < 0) {
-			r = -errno;
-			snprintf(why, whylen, "cannot install the flow map: %s", strerror(-r));
-			goto fail;
-		}
+		for (int i = 0; i < 2; i++)
+			if (bpf_map_update_elem(s->maps[f].outer_fd, &i, &s->maps[f].inner[i],
+						BPF_ANY) < 0) {
+				r = -errno;
+				snprintf(why, whylen, "cannot install the flow maps: %s",
+					 strerror(-r));
+				goto fail;
+			}
 	s->timer_fd = nr_daemon_timer(d, c->flows_interval_ns, on_collect, s);
 	s->tick_fd = nr_daemon_timer(d, NR_NS_PER_SEC, on_tick, s);
 	if (s->timer_fd < 0 || s->tick_fd < 0) {

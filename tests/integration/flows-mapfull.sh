@@ -6,8 +6,8 @@
 # sender's UDP flow rows plus its overflow rows are the 500 datagrams; gaps rows (source flows,
 # 'flow map full...') say how many packets and bytes went to overflow rows. The next interval
 # starts with an empty map: a ping after the burst is recorded as a flow again. (Most of the
-# 500 flows stay in the per-CPU IPv4 cache and need no map room; those that collide in it
-# are moved to the map, which has room for 16, and the rest to the overflow counter.)
+# 500 flows get a slot of the per-CPU IPv4 cache and need no map room; those whose slot was
+# taken go to the map, which has room for 16, and the rest to the overflow counter.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-flows.sh"
 

@@ -6,7 +6,11 @@
 # flows), with `perf record -e cpu-clock` on the sender's CPU, which carries the whole packet
 # path (send, both TC hooks, the peer's receive in softirq).
 #
-#   bench/flows-profile.sh [-d SEC] [--rounds N] [--build DIR] [--keep]
+#   bench/flows-profile.sh [-d SEC] [--rounds N] [--tcp] [--build DIR] [--keep]
+#
+# --tcp: one iperf3 TCP stream instead of the flood (iperf3 -s on CPU 1, -c on CPU 0; apt-get
+# installs iperf3 if missing), sampled on both CPUs (the stream's softirq work is on both);
+# the rate is the receiver's Gbit/s.
 #
 # For each phase it prints the packet rate, the sender's CPU per packet, and the share of the
 # CPU's samples in the symbols a TC program's work shows up in: the programs themselves
@@ -27,12 +31,14 @@ BUILD=${BUILD:-$(dirname "$0")/../build}
 DURATION=${DURATION:-4}
 ROUNDS=${ROUNDS:-4}
 KEEP=${KEEP:-0}
+TCP=${TCP:-0}
 while [ $# -gt 0 ]; do
 	case $1 in
 	-d) DURATION=$2; shift 2 ;;
 	--rounds) ROUNDS=$2; shift 2 ;;
 	--build) BUILD=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
+	--tcp) TCP=1; shift ;;
 	*) sed -n '9p' "$0" | sed 's/^#  */usage: /' >&2; exit 2 ;;
 	esac
 done
@@ -45,6 +51,10 @@ case $DURATION in '' | 0 | 1 | *[!0-9]*) fail "-d takes whole seconds, at least 
 for t in ip taskset perf; do
 	command -v "$t" > /dev/null || fail "$t not found (perf: apt-get install linux-perf)"
 done
+if [ "$TCP" = 1 ] && ! command -v iperf3 > /dev/null; then
+	say "installing iperf3 (apt-get)"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iperf3 > /dev/null
+fi
 BUILD=$(cd "$BUILD" && pwd) || fail "no build directory"
 FLOOD=$BUILD/bench/bench-udpflood
 BPFRUN=$BUILD/bench/bench-bpfrun
@@ -61,8 +71,15 @@ NS_MADE=()
 . "$(dirname "$0")/lib.sh"
 
 veth_pair "$NS_A" "$NS_B" veth-a veth-b 10.251.0.1 10.251.0.2
-bg RECV recv ip netns exec "$NS_B" taskset -c 1 "$FLOOD" --recv --ports 64 10.251.0.2 9000
-wait_for "$WORK/recv.err" listening "$RECV" 5 || fail "the receiver did not start"
+if [ "$TCP" = 1 ]; then
+	bg RECV recv ip netns exec "$NS_B" taskset -c 1 iperf3 -s -B 10.251.0.2 -p 5201
+	sleep 1
+	PERF_CPUS=(-a)
+else
+	bg RECV recv ip netns exec "$NS_B" taskset -c 1 "$FLOOD" --recv --ports 64 10.251.0.2 9000
+	wait_for "$WORK/recv.err" listening "$RECV" 5 || fail "the receiver did not start"
+	PERF_CPUS=(-C 0)
+fi
 
 # The symbols of a TC program's work, and somebody else's BPF trampolines left out.
 SYMS='bpf_prog_|htab_|lookup_nulls_elem_raw|jiffies|ktime_get_coarse|tcx_|bpf_mprog'
@@ -71,20 +88,32 @@ declare -A RATE NSPP SHARE
 # flood PHASE: one flood with perf sampling CPU 0; appends to RATE, NSPP, SHARE.
 flood() {
 	local ph=$1 spid line share
-	bg spid "send-$ph" ip netns exec "$NS_A" taskset -c 0 "$FLOOD" --duration "$DURATION" \
-		--ports 64 --size 18 10.251.0.2 9000
+	if [ "$TCP" = 1 ]; then
+		bg spid "send-$ph" ip netns exec "$NS_A" taskset -c 0 iperf3 -c 10.251.0.2 -p 5201 \
+			-t "$DURATION" -J
+	else
+		bg spid "send-$ph" ip netns exec "$NS_A" taskset -c 0 "$FLOOD" --duration "$DURATION" \
+			--ports 64 --size 18 10.251.0.2 9000
+	fi
 	sleep 0.5
-	perf record -q -C 0 -e cpu-clock -F 4000 -o "$WORK/$ph.data" -- sleep $((DURATION - 1)) \
+	perf record -q "${PERF_CPUS[@]}" -e cpu-clock -F 4000 -o "$WORK/$ph.data" -- sleep $((DURATION - 1)) \
 		2> /dev/null
 	wait "$spid" || fail "bench-udpflood failed: $(cat "$WORK/send-$ph.err")"
 	forget "$spid"
 	share=$(perf report -i "$WORK/$ph.data" --sort sym --stdio 2> /dev/null |
 		grep -E "$SYMS" | grep -v "bpf_prog_enter\|bpf_prog_exit" |
 		awk '{ s += $1 } END { printf "%.2f", s }')
-	line=$(cat "$WORK/send-$ph.out")
-	RATE[$ph]+=" $(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<< "$line")"
-	NSPP[$ph]+=" $(awk '{ for (i = 1; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] }
-		printf "%.0f", v["cpu"] * 1e9 / v["sent"] }' <<< "$line")"
+	if [ "$TCP" = 1 ]; then
+		RATE[$ph]+=" $(python3 -c 'import json, sys
+print(round(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9, 2))' \
+			"$WORK/send-$ph.out")"
+		NSPP[$ph]+=" 0"
+	else
+		line=$(cat "$WORK/send-$ph.out")
+		RATE[$ph]+=" $(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<< "$line")"
+		NSPP[$ph]+=" $(awk '{ for (i = 1; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] }
+			printf "%.0f", v["cpu"] * 1e9 / v["sent"] }' <<< "$line")"
+	fi
 	SHARE[$ph]+=" $share"
 	perf report -i "$WORK/$ph.data" --sort sym --stdio 2> /dev/null | grep -E "$SYMS" |
 		grep -v "bpf_prog_enter\|bpf_prog_exit" | head -8 | sed "s/^/  $ph: /" > "$WORK/$ph.top"
@@ -112,7 +141,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	stop_pid "$NR" 10
 	forget "$NR"
 	rm -rf "$WORK/store"
-	say "round $r: share of CPU 0 in TC program symbols (%): nothing ${SHARE[nothing]##* }," \
+	say "round $r: share of the sampled CPU time in TC program symbols (%): nothing ${SHARE[nothing]##* }," \
 		"null ${SHARE[null]##* }, netrecd ${SHARE[netrecd]##* }"
 done
 
@@ -122,7 +151,7 @@ for ph in nothing null netrecd; do
 	# shellcheck disable=SC2086
 	say "$ph: rate median $(median ${RATE[$ph]})/s (${RATE[$ph]# }), sender CPU median" \
 		"$(median ${NSPP[$ph]}) ns/packet (${NSPP[$ph]# }); TC program symbols median" \
-		"$(median ${SHARE[$ph]})% of CPU 0 (${SHARE[$ph]# }), above nothing" \
+		"$(median ${SHARE[$ph]})% of the sampled CPU time (${SHARE[$ph]# }), above nothing" \
 		"$(awk -v a="$(median ${SHARE[$ph]})" -v b="$base" 'BEGIN { printf "%.2f", a - b }')%"
 done
 say "the symbols of the last round's netrecd phase:"

@@ -90,9 +90,13 @@ int nr_cli_open_catalog(struct nr_cli *cli)
 
 int nr_cli_done(struct nr_cli *cli)
 {
-	size_t bad = cli->cat ? nr_catalog_bad_count(cli->cat) : 0;
+	return cli->cat ? nr_cli_done_of(nr_catalog_bad_count(cli->cat), nr_catalog_count(cli->cat))
+			: NR_EXIT_OK;
+}
 
-	if (bad && bad == nr_catalog_count(cli->cat))
+int nr_cli_done_of(size_t bad, size_t n)
+{
+	if (bad && bad == n)
 		return nr_cli_error("none of the %zu partitions could be read", bad);
 	if (bad) {
 		fprintf(stderr, "netrec: warning: %zu partition%s could not be read; results are "

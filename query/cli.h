@@ -68,6 +68,8 @@ int nr_cli_write_stmt(struct nr_cli *cli, struct nr_out *o, sqlite3_stmt *st);
 
 /* The exit status for a command that succeeded: NR_EXIT_PARTIAL if partitions were skipped. */
 int nr_cli_done(struct nr_cli *cli);
+/* The same for @bad unreadable partitions of @n read (a command that read two catalogs). */
+int nr_cli_done_of(size_t bad, size_t n);
 
 /* Column names a table offers to the filter shorthand (NULL if it offers none). */
 const struct nr_filter_cols *nr_cli_filter_cols(const char *table);

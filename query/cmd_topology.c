@@ -2187,19 +2187,10 @@ static void tp_note(const char *cmd, const struct tp_args *a, const struct tp_to
 /* As nr_cli_done(), counting also the partitions of a catalog closed before (@bad0 of @n0). */
 static int tp_done(struct nr_cli *cli, size_t bad0, size_t n0)
 {
-	size_t bad = bad0 + nr_catalog_bad_count(cli->cat), n = n0 + nr_catalog_count(cli->cat);
-
 	if (!n0)
 		return nr_cli_done(cli);
-	if (bad && bad == n)
-		return nr_cli_error("none of the %zu partitions could be read", bad);
-	if (bad) {
-		fprintf(stderr, "netrec: warning: %zu partition%s could not be read; results are "
-				"incomplete\n",
-			bad, bad == 1 ? "" : "s");
-		return NR_EXIT_PARTIAL;
-	}
-	return NR_EXIT_OK;
+	return nr_cli_done_of(bad0 + nr_catalog_bad_count(cli->cat),
+			      n0 + nr_catalog_count(cli->cat));
 }
 
 static int tp_run_show(struct nr_cli *cli, const struct tp_args *a, bool listening)

@@ -1587,6 +1587,15 @@ static int tp_show_json(struct tp_render *r, const struct tp_topo *t, const stru
 	return tp_json_close(&j);
 }
 
+/* Frees @o and turns @res (its last result) into the command's exit status. */
+static int tp_out_close(struct nr_out *o, int res)
+{
+	nr_out_free(o);
+	if (res == -ENOMEM)
+		return nr_cli_error("out of memory");
+	return res < 0 ? nr_cli_output_error(res) : 0;
+}
+
 /*
  * CSV: six result sets, one per table (snapshots, links, addresses, routes, neighbors,
  * listeners), each row with every column of the JSON form; the detail rows start with their
@@ -1629,10 +1638,7 @@ static int tp_show_csv(struct tp_render *r, const struct tp_topo *t, const struc
 		if (res == 0)
 			res = nr_out_end(o);
 	}
-	nr_out_free(o);
-	if (res == -ENOMEM)
-		return nr_cli_error("out of memory");
-	return res < 0 ? nr_cli_output_error(res) : 0;
+	return tp_out_close(o, res);
 }
 
 /* ---- listening [--at T] [--netns N] ---------------------------------------------------------- */
@@ -1691,10 +1697,7 @@ static int tp_show_listening(struct tp_render *r, const struct tp_topo *t,
 	}
 	if (res == 0)
 		res = nr_out_end(o);
-	nr_out_free(o);
-	if (res == -ENOMEM)
-		return nr_cli_error("out of memory");
-	return res < 0 ? nr_cli_output_error(res) : 0;
+	return tp_out_close(o, res);
 }
 
 /* ---- topology diff T1 T2 [--netns N] ------------------------------------------------------- */

@@ -39,7 +39,8 @@
 # does not know --flows-interval), the script says so and prints the baseline figures only.
 #
 # The summary gives the medians of all runs and the overhead between the medians (the figures
-# the targets are for: TCP <= 3%, small packets <= 5%), the overhead of each "with" run against
+# the targets are for: TCP <= 3%, small packets <= 5%; for TCP, bench/flows-tcp.sh is the
+# better measure: iperf3 runs here vary more from one to the next than the target), the overhead of each "with" run against
 # the mean of its two neighbours (drift on a shared machine cancels out), and the sender's CPU
 # per packet with and without: the sender does the whole packet path on its CPU, so this
 # cost does not move when another process takes CPU time from it, while the rate does.
@@ -238,14 +239,6 @@ NR_T0=""
 tcx_count() {
 	ip netns exec "$1" "$TCXQ" > "$WORK/tcx-$1.txt" 2>&1 || { echo -1; return; }
 	sed -n 's/^tcxquery: total=//p' "$WORK/tcx-$1.txt"
-}
-
-# attached NS DEV: true when DEV has a program on ingress and one on egress: tcx links, or
-# clsact filters (netrecd's fallback where the kernel has no tcx).
-attached() {
-	ip netns exec "$1" "$TCXQ" "$2" 2> /dev/null | grep -c 'progs=[1-9]' | grep -qx 2 && return 0
-	[ -n "$(ip netns exec "$1" tc filter show dev "$2" ingress 2> /dev/null)" ] &&
-		[ -n "$(ip netns exec "$1" tc filter show dev "$2" egress 2> /dev/null)" ]
 }
 
 # clsact NS DEV: "clsact" if DEV has a clsact qdisc, else "no clsact".
@@ -627,7 +620,8 @@ ur=$(median "${R_UDP[@]}")
 to=$(overhead "$tw" "$tr_")
 uo=$(overhead "$uw" "$ur")
 say "  TCP with netrecd: median $(gbit "$tr_") Gbit/s ($(gbits "${R_TCP[@]}"));" \
-	"overhead of the medians $to% (target <= $TCP_TARGET%: $(met "$to" "$TCP_TARGET"));" \
+	"overhead of the medians $to% (target <= $TCP_TARGET%: $(met "$to" "$TCP_TARGET") here, where" \
+	"each figure is a new iperf3 run; bench/flows-tcp.sh measures it within one stream);" \
 	"per round against the runs before and after: $(paired W_TCP R_TCP)"
 say "  UDP with netrecd: median received $(fmt_int "$ur") packets/s ($(ints "${R_UDP[@]}"));" \
 	"sent $(fmt_int "$(median "${R_SENT[@]}")")/s; overhead of the medians $uo% (target <=" \

@@ -115,3 +115,11 @@ median() {
 		END { if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR + 1) / 2];
 		      else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
+
+# attached NS DEV: true when DEV has a program on ingress and one on egress: tcx links
+# (bench-tcxquery, at $TCXQ), or clsact filters (netrecd's fallback where the kernel has no tcx).
+attached() {
+	ip netns exec "$1" "$TCXQ" "$2" 2> /dev/null | grep -c 'progs=[1-9]' | grep -qx 2 && return 0
+	[ -n "$(ip netns exec "$1" tc filter show dev "$2" ingress 2> /dev/null)" ] &&
+		[ -n "$(ip netns exec "$1" tc filter show dev "$2" egress 2> /dev/null)" ]
+}

@@ -1,0 +1,86 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Which interfaces the flow source records: --netns A,B,L with L not there yet, and
+# --flows-include 'i*' --flows-exclude 'ix*'. While netrecd runs, tcx programs are on the
+# included interfaces (i0 in A, i1 in B) and on no other: not on ix0/ix1 (excluded), o0/o1
+# and lo (not included), nor on anything in X, a namespace not in the list. L, created while
+# netrecd runs with an interface pair i2 (L) -- i3 (A), is picked up within seconds (the
+# namespace rescan, 2 s by default). After traffic on every pair: rows of i0, i1, i2 and i3
+# only, each interface's rows equal to its counter deltas, L's under L's namespace inode; and
+# after the stop no program is left anywhere.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-flows.sh"
+
+need_root "network namespaces, BPF"
+need_cmd ip ping
+
+A=nrfs-a-$$
+B=nrfs-b-$$
+X=nrfs-x-$$
+L=nrfs-l-$$
+netns_add "$A" "$B" "$X"
+# pair IF1 IF2 NET: a quiet veth pair IF1 (A, NET.1) -- IF2 (B, NET.2) with permanent
+# neighbours.
+pair() {
+	quiet_veth "$A" "$1" "$B" "$2"
+	ip -n "$A" addr add "$3.1/24" dev "$1"
+	ip -n "$B" addr add "$3.2/24" dev "$2"
+	neigh_perm "$A" "$1" "$3.2" "$(link_mac "$B" "$2")"
+	neigh_perm "$B" "$2" "$3.1" "$(link_mac "$A" "$1")"
+}
+pair i0 i1 10.95.0
+pair ix0 ix1 10.95.1
+pair o0 o1 10.95.2
+quiet_veth "$X" x0 "$X" x1
+
+# tcx NS IF: "INGRESS EGRESS", the tcx programs on IF.
+tcx() { echo "$(tcx_count "$1" "$2" ingress) $(tcx_count "$1" "$2" egress)"; }
+
+settle "$A" "$B"
+link_stats "$A" "$B" >"$T/before.txt"
+D="$T/data"
+start_recorder "$T/rec.log" -d "$D" --sources flows --netns "$A,$B,$L" \
+	--flows-include 'i*' --flows-exclude 'ix*' --batch-latency 200ms
+wait_until 10 "netrecd to attach in 2 namespaces" recording 2
+assert_eq "$(tcx "$A" i0) $(tcx "$B" i1)" "1 1 1 1" "tcx programs on i0, i1 (included)"
+assert_eq "$(tcx "$A" ix0) $(tcx "$B" ix1)" "0 0 0 0" "tcx programs on ix0, ix1 (excluded)"
+assert_eq "$(tcx "$A" o0) $(tcx "$B" o1) $(tcx "$A" lo) $(tcx "$B" lo)" "0 0 0 0 0 0 0 0" \
+	"tcx programs on o0, o1 and lo (not included)"
+assert_eq "$(tcx "$X" x0) $(tcx "$X" x1)" "0 0 0 0" "tcx programs on x0, x1 (namespace $X not listed)"
+
+# L appears, with a pair into A: both ends match 'i*'.
+t0=$(date +%s%N)
+netns_add "$L"
+quiet_veth "$L" i2 "$A" i3
+ip -n "$L" addr add 10.95.3.2/24 dev i2
+ip -n "$A" addr add 10.95.3.1/24 dev i3
+neigh_perm "$L" i2 10.95.3.1 "$(link_mac "$A" i3)"
+neigh_perm "$A" i3 10.95.3.2 "$(link_mac "$L" i2)"
+attached_late() { [ "$(tcx "$L" i2) $(tcx "$A" i3)" = "1 1 1 1" ]; }
+wait_until 10 "netrecd to attach to i2 in the new namespace $L and i3" attached_late
+ok "namespace $L created while recording: programs on i2 (and i3 in $A) within $((($(date +%s%N) - t0) / 1000000)) ms"
+assert_eq "$(tcx "$L" lo)" "0 0" "tcx programs on lo of $L (not included)"
+
+ip netns exec "$A" ping -q -c 5 -i 0.05 -W 2 10.95.0.2 >/dev/null || fail "ping over i0"
+ip netns exec "$A" ping -q -c 4 -i 0.05 -W 2 10.95.1.2 >/dev/null || fail "ping over ix0"
+ip netns exec "$A" ping -q -c 3 -i 0.05 -W 2 10.95.2.2 >/dev/null || fail "ping over o0"
+ip netns exec "$A" ping -q -c 6 -i 0.05 -W 2 10.95.3.2 >/dev/null || fail "ping over i3"
+ip netns exec "$X" ping -q -c 2 -i 0.05 -W 2 127.0.0.1 >/dev/null || fail "ping in $X"
+
+kill -TERM "$RPID"
+wait_exit "$RPID" 10 || fail "netrecd exited with status $?: $(cat "$T/rec.log")"
+ok "netrecd stopped with status 0"
+link_stats "$A" "$B" "$L" | awk '$2 ~ /^i[0-9]$/' >"$T/after.txt"
+for x in "$A i0" "$B i1" "$L i2" "$A i3"; do
+	set -- $x
+	assert_eq "$(tcx "$1" "$2")" "0 0" "tcx programs on $2 after the stop"
+done
+
+assert_eq "$(q -d "$D" sql "SELECT group_concat(ifname, ' ') FROM
+	(SELECT DISTINCT ifname FROM flows ORDER BY ifname)")" "i0 i1 i2 i3" "interfaces with flow rows"
+flows_vs_counters "$D" "$T/before.txt" "$T/after.txt"
+IL=$(netns_inode "$L")
+assert_eq "$(q -d "$D" sql "SELECT sum(packets) FROM flows WHERE netns = $IL AND ifname = 'i2'
+	AND direction = 'ingress' AND proto = 1 AND icmp_type = 8")" 6 \
+	"ICMP echo requests recorded on i2 in $L (netns $IL)"
+echo PASS

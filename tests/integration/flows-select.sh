@@ -3,7 +3,7 @@
 # Which interfaces the flow source records: --netns A,B,L with L not there yet, and
 # --flows-include 'i*' --flows-exclude 'ix*'. While netrecd runs, tcx programs are on the
 # included interfaces (i0 in A, i1 in B) and on no other: not on ix0/ix1 (excluded), o0/o1
-# and lo (not included), nor on anything in X, a namespace not in the list. L, created while
+# and lo (not included), nor on i8/i9 in X, a namespace not in the list (their names match). L, created while
 # netrecd runs with an interface pair i2 (L) -- i3 (A), is picked up within seconds (the
 # namespace rescan, 2 s by default). After traffic on every pair: rows of i0, i1, i2 and i3
 # only, each interface's rows equal to its counter deltas, L's under L's namespace inode; and
@@ -17,6 +17,7 @@ need_cmd ip ping
 A=nrfs-a-$$
 B=nrfs-b-$$
 X=nrfs-x-$$
+Y=nrfs-y-$$
 L=nrfs-l-$$
 netns_add "$A" "$B" "$X"
 # pair IF1 IF2 NET: a quiet veth pair IF1 (A, NET.1) -- IF2 (B, NET.2) with permanent
@@ -31,7 +32,10 @@ pair() {
 pair i0 i1 10.95.0
 pair ix0 ix1 10.95.1
 pair o0 o1 10.95.2
-quiet_veth "$X" x0 "$X" x1
+netns_add "$Y"
+quiet_veth "$X" i8 "$Y" i9 # X and Y: not listed
+ip -n "$X" addr add 10.95.4.1/24 dev i8
+ip -n "$Y" addr add 10.95.4.2/24 dev i9
 
 # tcx NS IF: "INGRESS EGRESS", the tcx programs on IF.
 tcx() { echo "$(tcx_count "$1" "$2" ingress) $(tcx_count "$1" "$2" egress)"; }
@@ -46,7 +50,7 @@ assert_eq "$(tcx "$A" i0) $(tcx "$B" i1)" "1 1 1 1" "tcx programs on i0, i1 (inc
 assert_eq "$(tcx "$A" ix0) $(tcx "$B" ix1)" "0 0 0 0" "tcx programs on ix0, ix1 (excluded)"
 assert_eq "$(tcx "$A" o0) $(tcx "$B" o1) $(tcx "$A" lo) $(tcx "$B" lo)" "0 0 0 0 0 0 0 0" \
 	"tcx programs on o0, o1 and lo (not included)"
-assert_eq "$(tcx "$X" x0) $(tcx "$X" x1)" "0 0 0 0" "tcx programs on x0, x1 (namespace $X not listed)"
+assert_eq "$(tcx "$X" i8) $(tcx "$Y" i9)" "0 0 0 0" "tcx programs on i8, i9 (namespaces $X, $Y not listed)"
 
 # L appears, with a pair into A: both ends match 'i*'.
 t0=$(date +%s%N)
@@ -65,7 +69,7 @@ ip netns exec "$A" ping -q -c 5 -i 0.05 -W 2 10.95.0.2 >/dev/null || fail "ping 
 ip netns exec "$A" ping -q -c 4 -i 0.05 -W 2 10.95.1.2 >/dev/null || fail "ping over ix0"
 ip netns exec "$A" ping -q -c 3 -i 0.05 -W 2 10.95.2.2 >/dev/null || fail "ping over o0"
 ip netns exec "$A" ping -q -c 6 -i 0.05 -W 2 10.95.3.2 >/dev/null || fail "ping over i3"
-ip netns exec "$X" ping -q -c 2 -i 0.05 -W 2 127.0.0.1 >/dev/null || fail "ping in $X"
+ip netns exec "$X" ping -q -c 2 -i 0.05 -W 2 10.95.4.2 >/dev/null || fail "ping over i8 in $X"
 
 kill -TERM "$RPID"
 wait_exit "$RPID" 10 || fail "netrecd exited with status $?: $(cat "$T/rec.log")"
@@ -76,8 +80,10 @@ for x in "$A i0" "$B i1" "$L i2" "$A i3"; do
 	assert_eq "$(tcx "$1" "$2")" "0 0" "tcx programs on $2 after the stop"
 done
 
-assert_eq "$(q -d "$D" sql "SELECT group_concat(ifname, ' ') FROM
-	(SELECT DISTINCT ifname FROM flows ORDER BY ifname)")" "i0 i1 i2 i3" "interfaces with flow rows"
+assert_eq "$(q -d "$D" sql "SELECT DISTINCT ifname FROM flows" | sort | tr '\n' ' ')" "i0 i1 i2 i3 " \
+	"interfaces with flow rows"
+assert_eq "$(q -d "$D" sql "SELECT count(*) FROM flows WHERE netns IN ($(netns_inode "$X"), $(netns_inode "$Y"))")" 0 \
+	"rows from $X and $Y"
 flows_vs_counters "$D" "$T/before.txt" "$T/after.txt"
 IL=$(netns_inode "$L")
 assert_eq "$(q -d "$D" sql "SELECT sum(packets) FROM flows WHERE netns = $IL AND ifname = 'i2'

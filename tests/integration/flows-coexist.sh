@@ -18,16 +18,8 @@ need_cmd ip tc ping bpftool
 C=nrfc-c-$$
 S=nrfc-s-$$
 netns_add "$C" "$S"
-quiet_veth "$C" c0 "$S" s0
-quiet_veth "$C" d0 "$S" d1 # deleted while netrecd runs
-ip -n "$C" addr add 10.90.0.1/24 dev c0
-ip -n "$S" addr add 10.90.0.2/24 dev s0
-ip -n "$C" addr add 10.92.0.1/24 dev d0
-ip -n "$S" addr add 10.92.0.2/24 dev d1
-neigh_perm "$C" c0 10.90.0.2 "$(link_mac "$S" s0)"
-neigh_perm "$S" s0 10.90.0.1 "$(link_mac "$C" c0)"
-neigh_perm "$C" d0 10.92.0.2 "$(link_mac "$S" d1)"
-neigh_perm "$S" d1 10.92.0.1 "$(link_mac "$C" d0)"
+quiet_pair "$C" c0 "$S" s0 10.90.0
+quiet_pair "$C" d0 "$S" d1 10.92.0 # deleted while netrecd runs
 
 # The filters that were there first. DROP9 (classic BPF, direct action): IPv4 UDP to port 9
 # is TC_ACT_SHOT (2), anything else TC_ACT_UNSPEC (-1: on to the next filter).
@@ -121,11 +113,7 @@ send 10.90.0.2 10 5
 ok "while recording: the drop filter still drops UDP to port 9, port 10 is delivered"
 
 # A new pair of interfaces, C n0 -- n1 S: netrecd attaches on the link notification.
-quiet_veth "$C" n0 "$S" n1
-ip -n "$C" addr add 10.91.0.1/24 dev n0
-ip -n "$S" addr add 10.91.0.2/24 dev n1
-neigh_perm "$C" n0 10.91.0.2 "$(link_mac "$S" n1)"
-neigh_perm "$S" n1 10.91.0.1 "$(link_mac "$C" n0)"
+quiet_pair "$C" n0 "$S" n1 10.91.0
 attached_new() {
 	[ "$(tcx_count "$C" n0 ingress)$(tcx_count "$C" n0 egress)" = 11 ] &&
 		[ "$(tcx_count "$S" n1 ingress)$(tcx_count "$S" n1 egress)" = 11 ]

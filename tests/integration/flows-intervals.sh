@@ -19,11 +19,7 @@ need_cmd ip
 A=nrfi-a-$$
 B=nrfi-b-$$
 netns_add "$A" "$B"
-quiet_veth "$A" a0 "$B" b0
-ip -n "$A" addr add 10.86.0.1/24 dev a0
-ip -n "$B" addr add 10.86.0.2/24 dev b0
-neigh_perm "$A" a0 10.86.0.2 "$(link_mac "$B" b0)"
-neigh_perm "$B" b0 10.86.0.1 "$(link_mac "$A" a0)"
+quiet_pair "$A" a0 "$B" b0 10.86.0
 
 CHUNK=32768
 NCHUNK=45 # one every 0.1 s: about 4.5 s

@@ -17,11 +17,7 @@ need_cmd ip ping
 A=nrfm-a-$$
 B=nrfm-b-$$
 netns_add "$A" "$B"
-quiet_veth "$A" a0 "$B" b0
-ip -n "$A" addr add 10.87.0.1/24 dev a0
-ip -n "$B" addr add 10.87.0.2/24 dev b0
-neigh_perm "$A" a0 10.87.0.2 "$(link_mac "$B" b0)"
-neigh_perm "$B" b0 10.87.0.1 "$(link_mac "$A" a0)"
+quiet_pair "$A" a0 "$B" b0 10.87.0
 
 NFLOWS=500
 PAYLOAD=100 # 142 bytes at TC

@@ -20,18 +20,9 @@ X=nrfs-x-$$
 Y=nrfs-y-$$
 L=nrfs-l-$$
 netns_add "$A" "$B" "$X"
-# pair IF1 IF2 NET: a quiet veth pair IF1 (A, NET.1) -- IF2 (B, NET.2) with permanent
-# neighbours.
-pair() {
-	quiet_veth "$A" "$1" "$B" "$2"
-	ip -n "$A" addr add "$3.1/24" dev "$1"
-	ip -n "$B" addr add "$3.2/24" dev "$2"
-	neigh_perm "$A" "$1" "$3.2" "$(link_mac "$B" "$2")"
-	neigh_perm "$B" "$2" "$3.1" "$(link_mac "$A" "$1")"
-}
-pair i0 i1 10.95.0
-pair ix0 ix1 10.95.1
-pair o0 o1 10.95.2
+quiet_pair "$A" i0 "$B" i1 10.95.0
+quiet_pair "$A" ix0 "$B" ix1 10.95.1
+quiet_pair "$A" o0 "$B" o1 10.95.2
 netns_add "$Y"
 quiet_veth "$X" i8 "$Y" i9 # X and Y: not listed
 ip -n "$X" addr add 10.95.4.1/24 dev i8
@@ -55,11 +46,7 @@ assert_eq "$(tcx "$X" i8) $(tcx "$Y" i9)" "0 0 0 0" "tcx programs on i8, i9 (nam
 # L appears, with a pair into A: both ends match 'i*'.
 t0=$(date +%s%N)
 netns_add "$L"
-quiet_veth "$L" i2 "$A" i3
-ip -n "$L" addr add 10.95.3.2/24 dev i2
-ip -n "$A" addr add 10.95.3.1/24 dev i3
-neigh_perm "$L" i2 10.95.3.1 "$(link_mac "$A" i3)"
-neigh_perm "$A" i3 10.95.3.2 "$(link_mac "$L" i2)"
+quiet_pair "$A" i3 "$L" i2 10.95.3
 attached_late() { [ "$(tcx "$L" i2) $(tcx "$A" i3)" = "1 1 1 1" ]; }
 wait_until 10 "netrecd to attach to i2 in the new namespace $L and i3" attached_late
 ok "namespace $L created while recording: programs on i2 (and i3 in $A) within $((($(date +%s%N) - t0) / 1000000)) ms"

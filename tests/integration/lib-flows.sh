@@ -19,6 +19,16 @@ quiet_veth() {
 	quiet_up "$3" "$4"
 }
 
+# quiet_pair NS1 IF1 NS2 IF2 NET: quiet_veth, with NET.1/24 on IF1 and NET.2/24 on IF2, each
+# the other's permanent neighbour (no ARP).
+quiet_pair() {
+	quiet_veth "$1" "$2" "$3" "$4"
+	ip -n "$1" addr add "$5.1/24" dev "$2" || fail "address on $2"
+	ip -n "$3" addr add "$5.2/24" dev "$4" || fail "address on $4"
+	neigh_perm "$1" "$2" "$5.2" "$(link_mac "$3" "$4")"
+	neigh_perm "$3" "$4" "$5.1" "$(link_mac "$1" "$2")"
+}
+
 # quiet_up NS IF: IPv6 address generation off, then up.
 quiet_up() {
 	ip -n "$1" link set dev "$2" addrgenmode none || fail "addrgenmode none on $2"

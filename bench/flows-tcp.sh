@@ -159,23 +159,12 @@ detached() {
 	return 0
 }
 
-# until_attached PID: waits (10 s at most) for programs on both veth ends (attached: lib.sh).
-until_attached() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		attached "$NS_A" veth-a && attached "$NS_B" veth-b && return 0
-		kill -0 "$1" 2> /dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
 # recorder_window MODE: netrecd started, a window with it, netrecd stopped.
 recorder_window() {
 	local nr log=$WORK/netrecd-$1-$ROUND.err
 	bg nr "netrecd-$1-$ROUND" "$NETRECD" -d "$WORK/store" --sources flows \
 		--netns "$NS_A,$NS_B" --flows-interval 5s
-	until_attached "$nr" || fail "netrecd's programs are not on both veth ends: $(tail -3 "$log")"
+	until_attached "$nr" "$NS_A" veth-a "$NS_B" veth-b || fail "netrecd's programs are not on both veth ends: $(tail -3 "$log")"
 	sleep "$SETTLE"
 	window with
 	kill -0 "$nr" 2> /dev/null || fail "netrecd died: $(tail -3 "$log")"

@@ -286,11 +286,7 @@ nr_start() {
 	fi
 	[ -n "$l" ] || say "  WARNING: no 'source flows: recording' in netrecd's log after 15 s; going on"
 	# Attached when tcx lists programs on both directions of both veth ends.
-	for ((i = 0; i < 10 * 20; i++)); do
-		attached "$NS_A" "$DEV_A" && attached "$NS_B" "$DEV_B" && break
-		sleep 0.05
-	done
-	if ! attached "$NS_A" "$DEV_A" || ! attached "$NS_B" "$DEV_B"; then
+	if ! until_attached "$NR_PID" "$NS_A" "$DEV_A" "$NS_B" "$DEV_B"; then
 		say "  WARNING: netrecd runs but its TC programs are not on both veth ends after 10 s"
 	fi
 	NR_STATE=ok

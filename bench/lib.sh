@@ -116,6 +116,24 @@ median() {
 		      else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
+# until_attached PID NS DEV [NS DEV]...: waits (10 s at most, and while PID runs) until every
+# DEV is attached (below); false otherwise.
+until_attached() {
+	local pid=$1 i j ok
+	shift
+	local -a nd=("$@")
+	for ((i = 0; i < 200; i++)); do
+		ok=1
+		for ((j = 0; j < ${#nd[@]}; j += 2)); do
+			attached "${nd[j]}" "${nd[j + 1]}" || { ok=0; break; }
+		done
+		[ "$ok" = 1 ] && return 0
+		kill -0 "$pid" 2> /dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
 # attached NS DEV: true when DEV has a program on ingress and one on egress: tcx links
 # (bench-tcxquery, at $TCXQ), or clsact filters (netrecd's fallback where the kernel has no tcx).
 attached() {

@@ -20,22 +20,25 @@
 # veth pairs, a0 (10.251.1.1) - b0 (10.251.1.2) and a1 (10.251.2.1) - b1 (10.251.2.2), with
 # permanent neighbour entries; the stream's addresses are on lo, 10.251.9.1 (a) and 10.251.9.2
 # (b), and a /32 route in each namespace says which pair carries it (`ip route replace`, both
-# directions at once; rp_filter is off in the two namespaces). Nothing of the host is touched;
-# the EXIT trap stops what the script started, by PID, and deletes both namespaces.
+# directions at once; rp_filter is off in the two namespaces and on the four ends). Nothing of
+# the host is touched; the EXIT trap stops what the script started, by PID, and deletes both
+# namespaces.
 #
-# A connection: netrecd starts (`--sources flows --netns A,B --flows-include aR,bR`: only pair
-# R, 0 in odd connections and 1 in even ones, so neither pair is always the recorded one) and
-# the script checks its programs are on aR and bR and that aU and bU have none; iperf3 -s -1
-# and iperf3 -c start (one stream), WARM s (default 3) for slow start; then CYCLES cycles
-# (default 10) of two windows, one on each path, in the order R U, then U R, and so on (U R,
-# then R U, ... in connections 3, 4, 7, 8, ...: the path a connection starts on is R in half
-# of them). A
-# window: the route moved, SETTLE s (default 0.5: the packets in flight on the other path
-# arrive), then WINDOW s (default 2) in which the rate is the goodput the server's socket
-# received (`ss -tin` bytes_received, read at both ends of the window; each reading timed at
-# the midpoint of its `ss` call), and the client's bytes_retrans say how much was sent twice.
-# Then iperf3 and netrecd stop, the script checks that no program is left on any of the four
-# ends and that netrecd recorded on aR at least the bytes the server received in R windows.
+# A connection: netrecd starts (`--sources flows --netns A,B --flows-include aR,bR
+# --flows-interval 5s`: only pair R, 0 in odd connections and 1 in even ones, so neither pair
+# is always the recorded one), and the script checks its programs are on aR and bR and that
+# aU and bU have none; iperf3 -s -1 and iperf3 -c start (one stream), WARM s (default 3) for
+# slow start; then CYCLES cycles (default 10, even) of two windows, one on each path, in the
+# order R U, then U R, and so on (U R, then R U, ... in connections 3, 4, 7, 8, ...: the path a
+# connection starts on is R in half of them; hence CONNS a multiple of 4). A window: the route
+# moved, SETTLE s (default 0.5: the packets in flight on the other path arrive), then WINDOW s
+# (default 2) in which the rate is the goodput the server's socket received (`ss -tin`
+# bytes_received, read at both ends of the window; each reading timed at the midpoint of its
+# `ss` call), and the client's bytes_retrans say how much was sent twice; the window fails if
+# more than 1% of the bytes a sent in it went out through the other pair. Then iperf3 and
+# netrecd stop, and the script checks that no program is left on any of the four ends and
+# that the bytes netrecd's store holds for aR's egress equal aR's tx_bytes counter over the
+# connection, and that it holds none for aU.
 #
 # The connection's overhead is its mean rate on U less its mean rate on R, in % of the first;
 # the connections are independent samples (each a new connection and a new netrecd), and the
@@ -55,10 +58,11 @@
 # bytes (data sent from both CPUs' softirqs arrives out of order). "both" runs split, then same.
 #
 # Options (or environment): -w SEC (WINDOW), --cycles N (CYCLES), --conns N (CONNS, default
-# 16), --pin MODE (PIN), --control (CONTROL=1), WARM and SETTLE (seconds), --build DIR (BUILD, default ../build),
-# --keep (KEEP=1: keep the work directory). Needs root, 2 CPUs, iperf3 (installed with apt-get
-# if missing), ss, python3, taskset, and netrecd, netrec and bench-tcxquery from the build.
+# 16), --pin MODE (PIN), --control (CONTROL=1), WARM and SETTLE (seconds), --build DIR (BUILD,
+# default ../build), --keep (KEEP=1: keep the work directory). Needs root, 2 CPUs, iperf3 (installed with apt-get
+# if missing), tc, ss, python3, taskset, and netrecd, netrec and bench-tcxquery from the build.
 set -euo pipefail
+export LC_ALL=C # EPOCHREALTIME and awk: a decimal point
 
 BUILD=${BUILD:-$(dirname "$0")/../build}
 WINDOW=${WINDOW:-2}
@@ -101,10 +105,14 @@ if ! command -v iperf3 > /dev/null; then
 	say "installing iperf3 (apt-get)"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iperf3 > /dev/null
 fi
-for t in ip ss iperf3 python3 taskset; do
+for t in ip tc ss iperf3 python3 taskset; do
 	command -v "$t" > /dev/null || fail "$t not found"
 done
 [ "$(nproc)" -ge 2 ] || fail "needs 2 CPUs (pinning)"
+[ $((CONNS % 4)) = 0 ] || fail "--conns takes a multiple of 4 (which pair is recorded, and which path a connection starts on, alternate in blocks of 4)"
+[ $((CYCLES % 2)) = 0 ] || fail "--cycles takes an even number (the ABBA order balances over two cycles)"
+ALL_CPUS=$(taskset -cp $$ | sed 's/.*: //') # for netrecd, before the script pins itself
+LAST_CPU=$(($(nproc) - 1))
 BUILD=$(cd "$BUILD" && pwd) || fail "no build directory"
 NETRECD=$BUILD/netrecd
 NETREC=$BUILD/netrec
@@ -132,6 +140,8 @@ ip -n "$NS_B" addr add 10.251.9.2/32 dev lo
 for ns in "$NS_A" "$NS_B"; do
 	ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 done
+for d in a0 a1; do ip netns exec "$NS_A" sysctl -qw "net.ipv4.conf.$d.rp_filter=0"; done
+for d in b0 b1; do ip netns exec "$NS_B" sysctl -qw "net.ipv4.conf.$d.rp_filter=0"; done
 for p in 0 1; do
 	ip -n "$NS_A" neigh replace "10.251.$((p + 1)).2" dev "a$p" nud permanent \
 		lladdr "$(ip -n "$NS_B" -br link show dev "b$p" | awk '{ print $3 }')"
@@ -163,28 +173,36 @@ retrans() {
 		sed -n 's/.*bytes_retrans:\([0-9]*\).*/\1/p' | sort -n | tail -1
 }
 
-# window KIND: SETTLE s, then WINDOW s, appending "CONN KIND GBITS RETRANS BYTES" to $RATES:
-# the server's goodput over the window, the bytes retransmitted in it (in % of those
-# received), and the bytes received.
+# txb DEV...: the bytes each DEV of namespace a has sent (its tx_bytes counter), one per line.
+txb() {
+	local d
+	for d in "$@"; do
+		ip netns exec "$NS_A" cat "/sys/class/net/$d/statistics/tx_bytes"
+	done
+}
+
+# window KIND P: the route moved to pair P, SETTLE s, then WINDOW s, appending "CONN KIND
+# GBITS RETRANS BYTES" to $RATES: the server's goodput over the window, the bytes retransmitted
+# in it (in % of those received), and the bytes received. Fails if more than 1% of the bytes
+# a sent in the window went through the other pair (the stream did not move).
 window() {
-	local t0 b0 t1 b1 r0 r1
+	local t0 b0 t1 b1 r0 r1 x0 x1 y0 y1
+	path "$2"
 	sleep "$SETTLE"
 	r0=$(retrans)
+	{ read -r x0; read -r y0; } <<< "$(txb "a$2" "a$((1 - $2))")"
 	read -r t0 b0 <<< "$(received)"
 	sleep "$WINDOW"
 	read -r t1 b1 <<< "$(received)"
+	{ read -r x1; read -r y1; } <<< "$(txb "a$2" "a$((1 - $2))")"
 	r1=$(retrans)
 	kill -0 "$CLIENT" 2> /dev/null || fail "iperf3 -c ended early: $(tail -3 "$WORK/client.err")"
 	[ "$b1" -gt "$b0" ] || fail "the server received nothing in a window (ss -tin: $b0, then $b1 bytes)"
+	[ $(((y1 - y0) * 100)) -le $((x1 - x0)) ] ||
+		fail "connection $CONN: a window on a$2 sent $((x1 - x0)) bytes on it and $((y1 - y0)) on a$((1 - $2))"
 	awk -v c="$CONN" -v k="$1" -v t0="$t0" -v t1="$t1" -v b=$((b1 - b0)) -v x=$((${r1:-0} - ${r0:-0})) \
 		'BEGIN { printf "%d %s %.3f %.3f %.0f\n", c, k, b * 8 / (t1 - t0) / 1e9, (b > 0 ? x * 100 / b : 0), b }' \
 		>> "$RATES"
-}
-
-# bare NS DEV: true when DEV has neither a tcx program nor a tc filter.
-bare() {
-	! ip netns exec "$1" "$TCXQ" "$2" 2> /dev/null | grep -q 'progs=[1-9]' &&
-		[ -z "$(ip netns exec "$1" tc filter show dev "$2" ingress)$(ip netns exec "$1" tc filter show dev "$2" egress)" ]
 }
 
 # until_listening PID: waits (5 s at most) for the iperf3 server PID to listen.
@@ -210,7 +228,7 @@ recorded_bytes() {
 CONN=0
 CLIENT=""
 connection() {
-	local mode=$1 rx=0 r u s nr server k first log rec got include
+	local mode=$1 rx=0 r u s nr server k first log include rec recu c0 c1 d0 d1
 	[ "$mode" = split ] && rx=1
 	r=$(((CONN + 1) % 2))
 	u=$((1 - r))
@@ -221,7 +239,7 @@ connection() {
 	log=$WORK/netrecd-$mode-$CONN.err
 	include=a$r,b$r
 	[ "$CONTROL" = 0 ] || include=a0,b0,a1,b1
-	bg nr "netrecd-$mode-$CONN" taskset -c "0-$(($(nproc) - 1))" "$NETRECD" -d "$WORK/store" \
+	bg nr "netrecd-$mode-$CONN" taskset -c "$ALL_CPUS" "$NETRECD" -d "$WORK/store" \
 		--sources flows --netns "$NS_A,$NS_B" --flows-include "$include" --flows-interval 5s
 	until_attached "$nr" "$NS_A" "a$r" "$NS_B" "b$r" ||
 		fail "netrecd's programs are not on a$r and b$r: $(tail -3 "$log")"
@@ -231,23 +249,24 @@ connection() {
 	elif ! bare "$NS_A" "a$u" || ! bare "$NS_B" "b$u"; then
 		fail "programs on the unrecorded pair a$u-b$u"
 	fi
+	{ read -r c0; read -r d0; } <<< "$(txb "a$r" "a$u")"
 	path "$s"
 	bg server "server-$mode" ip netns exec "$NS_B" taskset -c "$rx" iperf3 -s -1 -B 10.251.9.2 \
 		-p 5201
 	until_listening "$server" || fail "iperf3 -s did not start: $(tail -3 "$WORK/server-$mode.err")"
 	bg CLIENT client ip netns exec "$NS_A" taskset -c 0 iperf3 -c 10.251.9.2 -B 10.251.9.1 \
-		-p 5201 -t $((CYCLES * 2 * 4 + 60)) -i 0
+		-p 5201 -t "$(awk -v w="$WARM" -v c="$CYCLES" -v x="$WINDOW" -v s="$SETTLE" \
+			'BEGIN { printf "%d", w + c * 2 * (x + s + 1) + 60 }')" -i 0
 	sleep "$WARM"
 	for ((k = 0; k < CYCLES; k++)); do
 		# S T, T S, S T, ... (T the other path): the route is on S when the loop starts.
 		if [ $((k % 2)) = 0 ]; then first=$s; else first=$((1 - s)); fi
-		path "$first"
-		window "$([ "$first" = "$r" ] && echo with || echo without)"
-		path $((1 - first))
-		window "$([ "$first" = "$r" ] && echo without || echo with)"
+		window "$([ "$first" = "$r" ] && echo with || echo without)" "$first"
+		window "$([ "$first" = "$r" ] && echo without || echo with)" $((1 - first))
 	done
 	stop_pid "$CLIENT" 5
 	stop_pid "$server" 5
+	{ read -r c1; read -r d1; } <<< "$(txb "a$r" "a$u")"
 	kill -0 "$nr" 2> /dev/null || fail "netrecd died: $(tail -3 "$log")"
 	stop_pid "$nr" 30
 	[ "$STATUS" = 0 ] || fail "netrecd exited with status $STATUS: $(tail -3 "$log")"
@@ -255,17 +274,22 @@ connection() {
 		# shellcheck disable=SC2086 # "NS DEV"
 		bare $k || fail "a program or filter left on $k after netrecd stopped"
 	done
-	# netrecd saw the stream: at least the goodput of the windows on its pair, and nothing of
-	# the other pair.
-	got=$(awk -v c="$CONN" '$1 == c && $2 == "with" { s += $5 } END { printf "%.0f", s }' "$RATES")
+	# netrecd recorded every byte aR sent while it ran (the interface counter, an independent
+	# truth; nothing else crosses the pairs: permanent neighbours, IPv6 off), and nothing of aU
+	# (all of it with --control).
 	rec=$(recorded_bytes "a$r")
-	[ "$rec" -ge "$got" ] || fail "netrecd recorded $rec bytes on a$r egress, less than the $got received in its windows"
-	[ "$CONTROL" = 1 ] || [ "$(recorded_bytes "a$u")" = 0 ] ||
-		fail "netrecd recorded bytes on a$u, which it was not to record"
+	recu=$(recorded_bytes "a$u")
+	[ "$rec" = $((c1 - c0)) ] || fail "connection $CONN: netrecd recorded $rec bytes on a$r egress, its counter says $((c1 - c0))"
+	if [ "$CONTROL" = 1 ]; then
+		[ "$recu" = $((d1 - d0)) ] || fail "connection $CONN: recorded on a$u egress != its counter"
+	else
+		[ "$recu" = 0 ] || fail "connection $CONN: netrecd recorded bytes on a$u, which it was not to record"
+	fi
 	rm -rf "$WORK/store"
 	say "  connection $CONN (netrecd on a$r-b$r; Gbit/s, retransmitted %): $(awk -v c="$CONN" \
 		'$1 == c { printf "%s %s %s  ", ($2 == "with" ? "R" : "U"), $3, $4 }' "$RATES")"
-	say "    recorded on a$r egress: $rec bytes, against $got received in its windows"
+	say "    recorded on a$r egress: $rec bytes; its tx_bytes counter: $((c1 - c0)); on a$u:" \
+		"$((d1 - d0)) bytes sent, $recu recorded"
 }
 
 run_pinning() {
@@ -287,7 +311,7 @@ summarize() {
 import statistics as st, sys
 conns, retr = {}, {}  # conn -> kind -> [Gbit/s]; kind -> [retransmitted %]
 for line in open(sys.argv[1]):
-    c, kind, v, x, _ = line.split()
+    c, kind, v, x = line.split()[:4]
     conns.setdefault(int(c), {}).setdefault(kind, []).append(float(v))
     retr.setdefault(kind, []).append(float(x))
 mode, target = sys.argv[2], float(sys.argv[3])
@@ -331,7 +355,7 @@ EOF
 }
 
 # The script's own work (ss, ip, sleeping) on the last CPU, away from the stream in "same".
-taskset -cp "$(($(nproc) - 1))" $$ > /dev/null
+taskset -cp "$LAST_CPU" $$ > /dev/null
 case $PIN in
 both) run_pinning split; run_pinning same ;;
 *) run_pinning "$PIN" ;;

@@ -141,3 +141,14 @@ attached() {
 	[ -n "$(ip netns exec "$1" tc filter show dev "$2" ingress 2> /dev/null)" ] &&
 		[ -n "$(ip netns exec "$1" tc filter show dev "$2" egress 2> /dev/null)" ]
 }
+
+# bare NS DEV: true when DEV has no program at all: bench-tcxquery (at $TCXQ) answers
+# total=0, and tc lists no filter on either hook. False when either cannot be asked.
+bare() {
+	local q fi fe
+	q=$(ip netns exec "$1" "$TCXQ" "$2" 2>&1) || return 1
+	grep -q 'total=0' <<< "$q" || return 1
+	fi=$(ip netns exec "$1" tc filter show dev "$2" ingress) || return 1
+	fe=$(ip netns exec "$1" tc filter show dev "$2" egress) || return 1
+	[ -z "$fi$fe" ]
+}

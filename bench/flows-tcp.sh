@@ -307,14 +307,14 @@ run_pinning() {
 
 # summarize MODE: medians, and the connections' overheads with their confidence interval.
 summarize() {
-	python3 - "$WORK/$1.rates" "$1" "$TARGET" << 'EOF'
+	python3 - "$WORK/$1.rates" "$1" "$TARGET" "$CONTROL" << 'EOF'
 import statistics as st, sys
 conns, retr = {}, {}  # conn -> kind -> [Gbit/s]; kind -> [retransmitted %]
 for line in open(sys.argv[1]):
     c, kind, v, x = line.split()[:4]
     conns.setdefault(int(c), {}).setdefault(kind, []).append(float(v))
     retr.setdefault(kind, []).append(float(x))
-mode, target = sys.argv[2], float(sys.argv[3])
+mode, target, control = sys.argv[2], float(sys.argv[3]), sys.argv[4] == "1"
 # Two-sided 95% quantiles of Student's t by degrees of freedom (the largest key <= df).
 T = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26,
      10: 2.23, 12: 2.18, 15: 2.13, 20: 2.09, 25: 2.06, 30: 2.04, 40: 2.02, 60: 2.00, 120: 1.98}
@@ -336,9 +336,12 @@ half = tq(len(d) - 1) * sd / len(d) ** 0.5
 verdict = ("met (the whole interval is under it)" if m + half <= target else
            f"NOT shown (the mean is under it, the interval reaches {m + half:.2f}%)"
            if m <= target else "NOT met")
+tail = f"target <= {target:g}%: {verdict}"
+if control:
+    tail = "a control (netrecd on both paths): the design's own bias, 0 expected in the interval"
 print(f"fltcp: pinning {mode}: overhead of the recorded path, per connection ({len(d)} "
       f"connections): mean {m:.2f}%, median {st.median(d):.2f}%, sd {sd:.2f}, 95% confidence "
-      f"interval of the mean {m - half:.2f}% to {m + half:.2f}%; target <= {target:g}%: {verdict}")
+      f"interval of the mean {m - half:.2f}% to {m + half:.2f}%; {tail}")
 # Neither pair should be faster in itself: the mean by which pair was recorded.
 for p, sel in (("a0-b0", [x for c, x in zip(cs, d) if c % 2]),
                ("a1-b1", [x for c, x in zip(cs, d) if not c % 2])):

@@ -329,6 +329,39 @@ static int exec(sqlite3 *db, const char *sql)
 	return nr_sqlite_errno(sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
+/*
+ * Journal modes. A partition is in WAL while it is written and in the rollback-journal format
+ * once it is closed, so that any reader (stock sqlite3, a user without write access) can open it
+ * without a -wal or -shm. The trap: SQLite writes the header change of a switch between the two
+ * (PRAGMA journal_mode = WAL from DELETE, or back) in a rollback-journal transaction, and a
+ * rollback-journal transaction killed midway leaves a hot -journal, which only a writer can roll
+ * back: every read-only open of the file then fails ("attempt to write a readonly database")
+ * until netrecd starts again. So the switches go through journal_mode OFF, which writes the
+ * header (a few bytes of page 1) with no journal at all, and every change of content happens in
+ * WAL, where a kill leaves at most uncommitted frames that readers skip.
+ */
+
+/* Puts @db in WAL without a rollback journal. */
+static int wal_enter(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	bool wal;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return nr_sqlite_errno(rc);
+	rc = sqlite3_step(st);
+	wal = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return nr_sqlite_errno(rc);
+	if (wal)
+		return 0;
+	rc = exec(db, "PRAGMA journal_mode = OFF");
+	return rc < 0 ? rc : exec(db, "PRAGMA journal_mode = WAL");
+}
+
 static int user_version(sqlite3 *db, int *ret)
 {
 	sqlite3_stmt *st;
@@ -596,8 +629,10 @@ int nr_part_open(const char *dir, int64_t start_ns, int64_t width_ns,
 	/* WAL with synchronous=NORMAL: a crash loses at most the last transactions, never the
 	 * file's integrity. The page cache is sized for the open partition's tables, which have
 	 * no secondary indexes until finalization. */
-	r = exec(p->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-			"PRAGMA cache_size = -16384; PRAGMA journal_size_limit = 67108864;");
+	r = wal_enter(p->db);
+	if (r >= 0)
+		r = exec(p->db, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;"
+				"PRAGMA journal_size_limit = 67108864;");
 	if (r < 0) {
 		set_err(err, errlen, p->db, "pragmas");
 		goto fail;
@@ -1001,13 +1036,15 @@ int nr_part_insert(struct nr_part *p, const struct nr_record *r)
 	return 0;
 }
 
-/* Checkpoints the WAL into the file and leaves no -wal/-shm behind. */
+/* Checkpoints the WAL into the file and leaves no -wal/-shm behind: the file is in the
+ * rollback-journal format for the next reader. Through journal_mode OFF (see wal_enter()); the
+ * connection must not write after this. */
 static int checkpoint_out(sqlite3 *db)
 {
 	int r = exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
 
 	if (r == 0)
-		r = exec(db, "PRAGMA journal_mode = DELETE");
+		r = exec(db, "PRAGMA journal_mode = OFF");
 	return r;
 }
 
@@ -1078,7 +1115,11 @@ int nr_store_finalize_path(const char *path, char *err, size_t errlen)
 		return nr_sqlite_errno(rc);
 	}
 	sqlite3_busy_timeout(db, 5000);
-	r = nr_schema_apply(db);
+	/* The writer left the file out of WAL at its rollover: the indexes are built in WAL again,
+	 * so that a kill during the build leaves no hot journal (wal_enter()). */
+	r = wal_enter(db);
+	if (r >= 0)
+		r = nr_schema_apply(db);
 	if (r >= 0)
 		r = finalize_db(db, path);
 	if (r < 0)

@@ -1034,6 +1034,90 @@ static int db_int(sqlite3 *db, const char *sql)
 	return v;
 }
 
+/* A VFS in front of the default one that counts rollback journals opened: a partition's life
+ * must open none (see wal_enter() in store.c). A hot journal left by a kill makes every
+ * read-only open fail until a writer rolls it back; crash-recovery hit it when netrecd was
+ * killed while the finalizer built the indexes of the partition it had just closed. */
+static sqlite3_vfs journal_vfs, *journal_real;
+static int journal_opens;
+
+static int journal_vfs_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags,
+			    int *ret_flags)
+{
+	(void)vfs;
+	if (flags & SQLITE_OPEN_MAIN_JOURNAL)
+		journal_opens++;
+	return journal_real->xOpen(journal_real, name, f, flags, ret_flags);
+}
+
+static void journal_vfs_install(void)
+{
+	journal_real = sqlite3_vfs_find(NULL);
+	assert_non_null(journal_real);
+	journal_vfs = *journal_real;
+	journal_vfs.zName = "nr-journal-count";
+	journal_vfs.xOpen = journal_vfs_open;
+	assert_int_equal(sqlite3_vfs_register(&journal_vfs, 1), SQLITE_OK);
+	journal_opens = 0;
+}
+
+static void journal_vfs_remove(void)
+{
+	assert_int_equal(sqlite3_vfs_register(journal_real, 1), SQLITE_OK);
+	assert_int_equal(sqlite3_vfs_unregister(&journal_vfs), SQLITE_OK);
+}
+
+/* The writer's rollover (close without finalizing, as writer.c does), a restart that reopens
+ * the closed file, the background finalization of it, and a finalizing close: WAL throughout,
+ * never a rollback journal. */
+static void test_part_life_no_rollback_journal(void **state)
+{
+	struct nr_part *p;
+	struct nr_record r;
+	char err[256] = "", *path;
+
+	journal_vfs_install();
+	p = open_part(tmpdir, T2026, HOUR);
+	path = strdup(nr_part_path(p));
+	assert_int_equal(nr_part_begin(p), 0);
+	for (int i = 0; i < 200; i++) {
+		flow_rec(&r, T2026 + SEC(1) + i, (uint64_t)i + 1);
+		assert_int_equal(nr_part_insert(p, &r), 0);
+	}
+	assert_int_equal(nr_part_commit(p), 0);
+	assert_int_equal(nr_part_close(p, false), 0);
+	assert_false(side_exists(path, "-wal"));
+	assert_query(path, "PRAGMA journal_mode", "delete"); /* any reader opens it as it is */
+
+	/* A stop and a start within the hour: the same file, back in WAL. */
+	p = open_part(tmpdir, T2026, HOUR);
+	assert_query(path, "PRAGMA journal_mode", "wal");
+	assert_int_equal(nr_part_begin(p), 0);
+	assert_int_equal(nr_part_insert(p, &r), 0);
+	assert_int_equal(nr_part_commit(p), 0);
+	assert_int_equal(nr_part_close(p, false), 0);
+
+	assert_int_equal(nr_store_finalize_path(path, err, sizeof(err)), 0);
+	assert_int_equal(file_mode(path), 0444);
+	assert_query(path, "PRAGMA journal_mode", "delete");
+	assert_query(path, "SELECT count(*) FROM flows", "201");
+	assert_lookup_indexes(path, true);
+
+	/* The writer's own finalizing close of the next hour. */
+	p = open_part(tmpdir, T2026 + HOUR, HOUR);
+	free(path);
+	path = strdup(nr_part_path(p));
+	assert_int_equal(nr_part_begin(p), 0);
+	assert_int_equal(nr_part_insert(p, &r), 0);
+	assert_int_equal(nr_part_commit(p), 0);
+	assert_int_equal(nr_part_close(p, true), 0);
+	assert_query(path, "PRAGMA journal_mode", "delete");
+	free(path);
+
+	assert_int_equal(journal_opens, 0);
+	journal_vfs_remove();
+}
+
 static void test_schema_apply(void **state)
 {
 	sqlite3 *db;
@@ -1476,6 +1560,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_part_close_commits_open_txn, tmpdir_setup,
 						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_part_newer_schema, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_part_life_no_rollback_journal, tmpdir_setup,
+						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_finalize_path_crash_leftover, tmpdir_setup,
 						tmpdir_teardown),
 		cmocka_unit_test(test_schema_apply),

@@ -217,7 +217,15 @@ sqlite3 *nr_catalog_part_db(struct nr_catalog *c, size_t i)
 		rc = read_user_version(p->db, &v);
 	}
 	if (rc != SQLITE_OK) {
-		snprintf(why, sizeof(why), "%s", p->db ? sqlite3_errmsg(p->db) : "out of memory");
+		/* A hot journal: a writer was killed in a rollback-journal transaction. Only a writer
+		 * can roll it back; netrecd no longer leaves these (store.c, wal_enter()), older
+		 * versions did while finalizing. */
+		if (p->db && sqlite3_extended_errcode(p->db) == SQLITE_READONLY_ROLLBACK)
+			snprintf(why, sizeof(why), "a writer stopped in the middle of a transaction "
+						   "(hot journal); netrecd rolls it back when it starts");
+		else
+			snprintf(why, sizeof(why), "%s",
+				 p->db ? sqlite3_errmsg(p->db) : "out of memory");
 		if (p->db)
 			c->nopen++;
 		nr_catalog_part_fail(c, i, why);

@@ -4,7 +4,7 @@
 # the same connection: the stream is moved between two identical veth pairs every few seconds,
 # and netrecd, running throughout, records only one of them.
 #
-#   bench/flows-tcp.sh [-w SEC] [--cycles N] [--conns N] [--pin split|same|both] [--control] [--build DIR] [--keep]
+#   bench/flows-tcp.sh [-w SEC] [--cycles N] [--conns N] [--pin split|same|both] [--control|--start] [--build DIR] [--keep]
 #
 # Why this design. On this shared VM one iperf3 stream moves between 10 and 17 Gbit/s from
 # second to second, and from one run to the next; the target is 3%. bench/flows.sh's TCP
@@ -50,6 +50,19 @@
 # otherwise. Both windows then carry the programs, and the "overhead" is the design's own bias
 # (the order of the windows, the route moves, the pairs): it should be 0 within its interval.
 #
+# --start: what netrecd's start costs the stream, second by second (the two-path comparison
+# above leaves the start out by design; the restart design before it put it 1-6 s before its
+# window and measured 3.10%). Each connection stays on one pair P (0 in odd connections, 1 in
+# even ones); after WARM s, PRE (default 4) windows of 1 s without netrecd, then netrecd is
+# started (at t = 0) and POST (default 10) windows of 1 s follow, aligned to t = 0. In "test"
+# connections (1, 2, 5, 6, ...) netrecd records P, the stream's pair; in "control" ones (3, 4,
+# 7, 8, ...) it records the other pair, so it does all of its start (load, verify, allocate,
+# attach) but no program is on the stream's path. A window's overhead is 1 - its rate / the mean
+# rate of the connection's PRE windows; the script prints, for each second after the start, the
+# mean over the test and over the control connections with their 95% intervals, and test less
+# control (what the programs on the path cost then). A background poller on the script's CPU
+# notes when netrecd's programs were first seen on the recorded pair.
+#
 # Pinning (--pin): "same" (the default) puts the client and the server on CPU 0 and the
 # script's own work on CPU 1 (netrecd may run on either): one CPU does all the stream's work,
 # both TC hooks included, with no retransmissions, and the rate is that CPU's capacity over the
@@ -58,7 +71,8 @@
 # bytes (data sent from both CPUs' softirqs arrives out of order). "both" runs split, then same.
 #
 # Options (or environment): -w SEC (WINDOW), --cycles N (CYCLES), --conns N (CONNS, default
-# 16), --pin MODE (PIN), --control (CONTROL=1), WARM and SETTLE (seconds), --build DIR (BUILD,
+# 16), --pin MODE (PIN), --control (CONTROL=1), --start (START=1; PRE and POST, windows), WARM
+# and SETTLE (seconds), --build DIR (BUILD,
 # default ../build), --keep (KEEP=1: keep the work directory). Needs root, 2 CPUs, iperf3 (installed with apt-get
 # if missing), tc, ss, python3, taskset, and netrecd, netrec and bench-tcxquery from the build.
 set -euo pipefail
@@ -73,6 +87,9 @@ SETTLE=${SETTLE:-0.5}
 WARM=${WARM:-3}
 KEEP=${KEEP:-0}
 CONTROL=${CONTROL:-0}
+START=${START:-0}
+PRE=${PRE:-4}
+POST=${POST:-10}
 TARGET=3 # percent
 
 usage() { sed -n '7p' "$0" | sed 's/^#  */usage: /'; }
@@ -83,6 +100,7 @@ while [ $# -gt 0 ]; do
 	--conns) CONNS=$2; shift 2 ;;
 	--pin) PIN=$2; shift 2 ;;
 	--control) CONTROL=1; shift ;;
+	--start) START=1; shift ;;
 	--build) BUILD=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
 	-h | --help) usage; exit 0 ;;
@@ -101,6 +119,9 @@ awk -v w="$WINDOW" 'BEGIN { exit !(w > 0) }' || fail "-w takes more than 0 secon
 case $CYCLES in '' | 0 | *[!0-9]*) fail "--cycles takes a number >= 1" ;; esac
 case $CONNS in '' | 0 | 1 | *[!0-9]*) fail "--conns takes a number >= 2" ;; esac
 case $PIN in split | same | both) ;; *) fail "--pin takes split, same or both" ;; esac
+[ "$CONTROL$START" != 11 ] || fail "--control and --start are two different runs"
+case $PRE$POST in *[!0-9]*) fail "PRE and POST take whole numbers of windows" ;; esac
+[ "$PRE" -ge 1 ] && [ "$POST" -ge 1 ] || fail "PRE and POST take at least 1 window"
 if ! command -v iperf3 > /dev/null; then
 	say "installing iperf3 (apt-get)"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iperf3 > /dev/null
@@ -228,8 +249,7 @@ recorded_bytes() {
 CONN=0
 CLIENT=""
 connection() {
-	local mode=$1 rx=0 r u s nr server k first log include rec recu c0 c1 d0 d1
-	[ "$mode" = split ] && rx=1
+	local mode=$1 r u s nr k first log include rec recu c0 c1 d0 d1 t0 cpu
 	r=$(((CONN + 1) % 2))
 	u=$((1 - r))
 	# The path the connection starts on (warm-up and first window): R in connections 1, 2, 5,
@@ -239,8 +259,8 @@ connection() {
 	log=$WORK/netrecd-$mode-$CONN.err
 	include=a$r,b$r
 	[ "$CONTROL" = 0 ] || include=a0,b0,a1,b1
-	bg nr "netrecd-$mode-$CONN" taskset -c "$ALL_CPUS" "$NETRECD" -d "$WORK/store" \
-		--sources flows --netns "$NS_A,$NS_B" --flows-include "$include" --flows-interval 5s
+	t0=$EPOCHREALTIME
+	recorder nr "$mode" "$include"
 	until_attached "$nr" "$NS_A" "a$r" "$NS_B" "b$r" ||
 		fail "netrecd's programs are not on a$r and b$r: $(tail -3 "$log")"
 	if [ "$CONTROL" = 1 ]; then
@@ -251,12 +271,8 @@ connection() {
 	fi
 	{ read -r c0; read -r d0; } <<< "$(txb "a$r" "a$u")"
 	path "$s"
-	bg server "server-$mode" ip netns exec "$NS_B" taskset -c "$rx" iperf3 -s -1 -B 10.251.9.2 \
-		-p 5201
-	until_listening "$server" || fail "iperf3 -s did not start: $(tail -3 "$WORK/server-$mode.err")"
-	bg CLIENT client ip netns exec "$NS_A" taskset -c 0 iperf3 -c 10.251.9.2 -B 10.251.9.1 \
-		-p 5201 -t "$(awk -v w="$WARM" -v c="$CYCLES" -v x="$WINDOW" -v s="$SETTLE" \
-			'BEGIN { printf "%d", w + c * 2 * (x + s + 1) + 60 }')" -i 0
+	stream "$mode" "$(awk -v w="$WARM" -v c="$CYCLES" -v x="$WINDOW" -v s="$SETTLE" \
+		'BEGIN { printf "%d", w + c * 2 * (x + s + 1) + 60 }')"
 	sleep "$WARM"
 	for ((k = 0; k < CYCLES; k++)); do
 		# S T, T S, S T, ... (T the other path): the route is on S when the loop starts.
@@ -265,9 +281,14 @@ connection() {
 		window "$([ "$first" = "$r" ] && echo without || echo with)" $((1 - first))
 	done
 	stop_pid "$CLIENT" 5
-	stop_pid "$server" 5
+	stop_pid "$SERVER" 5
 	{ read -r c1; read -r d1; } <<< "$(txb "a$r" "a$u")"
 	kill -0 "$nr" 2> /dev/null || fail "netrecd died: $(tail -3 "$log")"
+	# netrecd's own CPU over the connection (it runs in both kinds of window, so the rates
+	# leave it out): the issue asks for the recorder's CPU at this load.
+	cpu=$(awk -v n="$(cpu_ns "$nr")" -v t0="$t0" -v t1="$EPOCHREALTIME" \
+		'BEGIN { printf "%.6f %.1f", n / 1e9 / (t1 - t0), t1 - t0 }')
+	echo "$cpu" >> "$RATES.cpu"
 	stop_pid "$nr" 30
 	[ "$STATUS" = 0 ] || fail "netrecd exited with status $STATUS: $(tail -3 "$log")"
 	for k in "$NS_A a0" "$NS_A a1" "$NS_B b0" "$NS_B b1"; do
@@ -289,13 +310,111 @@ connection() {
 	say "  connection $CONN (netrecd on a$r-b$r; Gbit/s, retransmitted %): $(awk -v c="$CONN" \
 		'$1 == c { printf "%s %s %s  ", ($2 == "with" ? "R" : "U"), $3, $4 }' "$RATES")"
 	say "    recorded on a$r egress: $rec bytes; its tx_bytes counter: $((c1 - c0)); on a$u:" \
-		"$((d1 - d0)) bytes sent, $recu recorded"
+		"$((d1 - d0)) bytes sent, $recu recorded; netrecd's CPU: ${cpu% *} CPU-s/s over ${cpu#* } s"
+}
+
+# recorder VAR MODE INCLUDE: starts netrecd on the interfaces INCLUDE names (on any CPU; its log
+# in $WORK/netrecd-MODE-CONN.err) and sets VAR to its PID.
+recorder() {
+	bg "$1" "netrecd-$2-$CONN" taskset -c "$ALL_CPUS" "$NETRECD" -d "$WORK/store" \
+		--sources flows --netns "$NS_A,$NS_B" --flows-include "$3" --flows-interval 5s
+}
+
+# stream MODE SECONDS: one iperf3 stream from a to b over the current route for SECONDS, the
+# server (-1: one test) on CPU 0, or on CPU 1 with split, the client on CPU 0; sets SERVER and
+# CLIENT.
+stream() {
+	local rx=0
+	[ "$1" = split ] && rx=1
+	bg SERVER "server-$1" ip netns exec "$NS_B" taskset -c "$rx" iperf3 -s -1 -B 10.251.9.2 \
+		-p 5201
+	until_listening "$SERVER" || fail "iperf3 -s did not start: $(tail -3 "$WORK/server-$1.err")"
+	bg CLIENT client ip netns exec "$NS_A" taskset -c 0 iperf3 -c 10.251.9.2 -B 10.251.9.1 \
+		-p 5201 -t "$2" -i 0
+}
+
+# sleep_until T: sleeps until EPOCHREALTIME reaches T (not at all if it has).
+sleep_until() {
+	sleep "$(awk -v t="$1" -v n="$EPOCHREALTIME" 'BEGIN { printf "%.6f", (t > n ? t - n : 0) }')"
+}
+
+# start_connection MODE (--start): one connection on pair P with netrecd started in its middle,
+# recording P ("test") or the other pair ("control"). Appends "CONN KIND K GBITS" to $RATES for
+# each 1 s window, K the second it ends at, counted from netrecd's start (<= 0: before it), and
+# the time from the start until netrecd's programs were on the recorded pair to $RATES.attach.
+start_connection() {
+	local mode=$1 p=$(((CONN + 1) % 2)) rec kind nr t0 ts t b tp bp k poll log rb
+	rec=$p kind=test
+	[ $(((CONN - 1) / 2 % 2)) = 0 ] || { rec=$((1 - p)) kind=control; }
+	log=$WORK/netrecd-$mode-$CONN.err
+	rm -f "$WORK/attached"
+	path "$p"
+	stream "$mode" "$(awk -v w="$WARM" -v n=$((PRE + POST)) 'BEGIN { printf "%d", w + n + 60 }')"
+	sleep "$WARM"
+	read -r tp bp <<< "$(received)"
+	t0=$(awk -v t="$tp" -v n="$PRE" 'BEGIN { printf "%.6f", t + n }')
+	for ((k = 1 - PRE; k <= POST; k++)); do
+		sleep_until "$(awk -v t="$t0" -v k="$k" 'BEGIN { printf "%.6f", t + k }')"
+		read -r t b <<< "$(received)"
+		[ "$b" -gt "$bp" ] || fail "the server received nothing in a window (ss -tin: $bp, then $b bytes)"
+		awk -v c="$CONN" -v n="$kind" -v k="$k" -v b=$((b - bp)) -v t0="$tp" -v t1="$t" \
+			'BEGIN { printf "%d %s %d %.3f\n", c, n, k, b * 8 / (t1 - t0) / 1e9 }' >> "$RATES"
+		tp=$t bp=$b
+		if [ "$k" = 0 ]; then
+			ts=$EPOCHREALTIME
+			recorder nr "$mode" "a$rec,b$rec"
+			# The poller runs on the script's CPU, in test and control connections alike.
+			(until_attached "$nr" "$NS_A" "a$rec" "$NS_B" "b$rec" &&
+				echo "$EPOCHREALTIME" > "$WORK/attached") &
+			poll=$!
+			PIDS+=("$poll")
+		fi
+	done
+	kill -0 "$CLIENT" 2> /dev/null || fail "iperf3 -c ended early: $(tail -3 "$WORK/client.err")"
+	wait "$poll" || true
+	forget "$poll"
+	[ -s "$WORK/attached" ] ||
+		fail "connection $CONN: netrecd's programs never reached a$rec and b$rec: $(tail -3 "$log")"
+	awk -v a="$(cat "$WORK/attached")" -v s="$ts" 'BEGIN { printf "%.3f\n", a - s }' >> "$RATES.attach"
+	bare "$NS_A" "a$((1 - rec))" && bare "$NS_B" "b$((1 - rec))" ||
+		fail "connection $CONN: programs on a$((1 - rec))-b$((1 - rec)), which netrecd was not to record"
+	stop_pid "$CLIENT" 5
+	stop_pid "$SERVER" 5
+	kill -0 "$nr" 2> /dev/null || fail "netrecd died: $(tail -3 "$log")"
+	stop_pid "$nr" 30
+	[ "$STATUS" = 0 ] || fail "netrecd exited with status $STATUS: $(tail -3 "$log")"
+	for k in "$NS_A a0" "$NS_A a1" "$NS_B b0" "$NS_B b1"; do
+		# shellcheck disable=SC2086 # "NS DEV"
+		bare $k || fail "a program or filter left on $k after netrecd stopped"
+	done
+	# The stream's pair has rows in test connections only: a control really left it alone.
+	rb=$(recorded_bytes "a$p")
+	if [ "$kind" = test ]; then
+		[ "$rb" -gt 0 ] || fail "connection $CONN: netrecd recorded nothing of the stream on a$p"
+	else
+		[ "$rb" = 0 ] || fail "connection $CONN: the control recorded $rb bytes on a$p, the stream's pair"
+	fi
+	rm -rf "$WORK/store"
+	say "  connection $CONN ($kind: stream on a$p-b$p, netrecd on a$rec-b$rec, its programs there" \
+		"$(tail -1 "$RATES.attach") s after its start; Gbit/s in each second): $(awk -v c="$CONN" \
+		'$1 == c { printf "%s:%s ", $3, $4 }' "$RATES")"
 }
 
 run_pinning() {
 	local mode=$1
 	RATES=$WORK/$mode.rates
 	: > "$RATES"
+	: > "$RATES.cpu"
+	: > "$RATES.attach"
+	if [ "$START" = 1 ]; then
+		say "pinning $mode: client on CPU 0, server on CPU $([ "$mode" = split ] && echo 1 || echo 0);" \
+			"$CONNS connections, each $PRE 1 s windows before netrecd's start and $POST after"
+		for ((CONN = 1; CONN <= CONNS; CONN++)); do
+			start_connection "$mode"
+		done
+		summarize_start "$mode"
+		return
+	fi
 	[ "$CONTROL" = 0 ] || say "--control: netrecd records both pairs; R is a name only"
 	say "pinning $mode: client on CPU 0, server on CPU $([ "$mode" = split ] && echo 1 || echo 0);" \
 		"$CONNS connections, each of $CYCLES cycles of two ${WINDOW}s windows"
@@ -303,6 +422,9 @@ run_pinning() {
 		connection "$mode"
 	done
 	summarize "$mode"
+	say "pinning $mode: netrecd's CPU over a connection: median" \
+		"$(median $(cut -d' ' -f1 "$RATES.cpu")) CPU-s/s (schedstat, all its threads; min" \
+		"$(sort -g "$RATES.cpu" | head -1 | cut -d' ' -f1), max $(sort -g "$RATES.cpu" | tail -1 | cut -d' ' -f1))"
 }
 
 # summarize MODE: medians, and the connections' overheads with their confidence interval.
@@ -354,6 +476,51 @@ for p, sel in (("R", [x for c, x in zip(cs, d) if (c - 1) // 2 % 2 == 0]),
     if sel:
         print(f"fltcp: pinning {mode}:   connections starting on {p}: {len(sel)}, mean "
               f"{st.mean(sel):.2f}%")
+EOF
+}
+
+# summarize_start MODE: for each second after netrecd's start, the mean overhead against the
+# connection's own windows before it, over the test and over the control connections, and test
+# less control; then the same over spans of seconds (one figure per connection: independent).
+summarize_start() {
+	python3 - "$WORK/$1.rates" "$1" "$POST" "$WORK/$1.rates.attach" << 'EOF'
+import statistics as st, sys
+rates = {}  # conn -> (kind, {k: Gbit/s})
+for line in open(sys.argv[1]):
+    c, kind, k, v = line.split()
+    rates.setdefault(int(c), (kind, {}))[1][int(k)] = float(v)
+mode, post = sys.argv[2], int(sys.argv[3])
+att = [float(x) for x in open(sys.argv[4])]
+# Two-sided 95% quantiles of Student's t by degrees of freedom (the largest key <= df).
+T = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26,
+     10: 2.23, 12: 2.18, 15: 2.13, 20: 2.09, 25: 2.06, 30: 2.04, 40: 2.02, 60: 2.00, 120: 1.98}
+tq = lambda df: T[max(k for k in T if k <= max(df, 1))]
+ovh = {"test": [], "control": []}  # kind -> per connection {k: overhead %}
+for c, (kind, r) in sorted(rates.items()):
+    base = st.mean(v for k, v in r.items() if k <= 0)
+    ovh[kind].append({k: (base - v) * 100 / base for k, v in r.items() if k > 0})
+if min(len(v) for v in ovh.values()) < 2:
+    sys.exit(f"fltcp: pinning {mode}: fewer than 2 connections of a kind")
+def ci(xs):
+    return st.mean(xs), tq(len(xs) - 1) * st.stdev(xs) / len(xs) ** 0.5
+def diff(a, b):  # Welch: two independent samples
+    va, vb = st.variance(a) / len(a), st.variance(b) / len(b)
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    return st.mean(a) - st.mean(b), tq(int(df)) * (va + vb) ** 0.5
+def line(label, f):
+    a, b = [f(o) for o in ovh["test"]], [f(o) for o in ovh["control"]]
+    out = [f"{m:6.2f}% ({m - h:6.2f} to {m + h:6.2f})" for m, h in (ci(a), ci(b), diff(a, b))]
+    print(f"fltcp: pinning {mode}:   {label}: test {out[0]}, control {out[1]}, "
+          f"test - control {out[2]}")
+print(f"fltcp: pinning {mode}: overhead against each connection's windows before netrecd's start, "
+      f"mean (95% interval); {len(ovh['test'])} test connections (netrecd on the stream's pair), "
+      f"{len(ovh['control'])} control (on the other pair):")
+for k in range(1, post + 1):
+    line(f"second {k:2d}", lambda o: o[k])
+for lo, hi in ([(1, 2), (3, 5), (6, post)] if post >= 6 else [(1, post)]):
+    line(f"seconds {lo}-{hi}", lambda o: st.mean(o[k] for k in range(lo, hi + 1)))
+print(f"fltcp: pinning {mode}: netrecd's programs on the recorded pair {st.median(att):.3f} s after "
+      f"its start (median; min {min(att):.3f}, max {max(att):.3f}, {len(att)} connections)")
 EOF
 }
 

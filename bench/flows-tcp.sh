@@ -289,12 +289,7 @@ connection() {
 	cpu=$(awk -v n="$(cpu_ns "$nr")" -v t0="$t0" -v t1="$EPOCHREALTIME" \
 		'BEGIN { printf "%.6f %.1f", n / 1e9 / (t1 - t0), t1 - t0 }')
 	echo "$cpu" >> "$RATES.cpu"
-	stop_pid "$nr" 30
-	[ "$STATUS" = 0 ] || fail "netrecd exited with status $STATUS: $(tail -3 "$log")"
-	for k in "$NS_A a0" "$NS_A a1" "$NS_B b0" "$NS_B b1"; do
-		# shellcheck disable=SC2086 # "NS DEV"
-		bare $k || fail "a program or filter left on $k after netrecd stopped"
-	done
+	recorder_stop "$nr" "$log"
 	# netrecd recorded every byte aR sent while it ran (the interface counter, an independent
 	# truth; nothing else crosses the pairs: permanent neighbours, IPv6 off), and nothing of aU
 	# (all of it with --control).
@@ -318,6 +313,18 @@ connection() {
 recorder() {
 	bg "$1" "netrecd-$2-$CONN" taskset -c "$ALL_CPUS" "$NETRECD" -d "$WORK/store" \
 		--sources flows --netns "$NS_A,$NS_B" --flows-include "$3" --flows-interval 5s
+}
+
+# recorder_stop PID LOG: stops netrecd PID, which must exit with status 0 (LOG: its stderr)
+# and leave no program or filter on any of the four ends.
+recorder_stop() {
+	local k
+	stop_pid "$1" 30
+	[ "$STATUS" = 0 ] || fail "netrecd exited with status $STATUS: $(tail -3 "$2")"
+	for k in "$NS_A a0" "$NS_A a1" "$NS_B b0" "$NS_B b1"; do
+		# shellcheck disable=SC2086 # "NS DEV"
+		bare $k || fail "a program or filter left on $k after netrecd stopped"
+	done
 }
 
 # stream MODE SECONDS: one iperf3 stream from a to b over the current route for SECONDS, the
@@ -381,12 +388,7 @@ start_connection() {
 	stop_pid "$CLIENT" 5
 	stop_pid "$SERVER" 5
 	kill -0 "$nr" 2> /dev/null || fail "netrecd died: $(tail -3 "$log")"
-	stop_pid "$nr" 30
-	[ "$STATUS" = 0 ] || fail "netrecd exited with status $STATUS: $(tail -3 "$log")"
-	for k in "$NS_A a0" "$NS_A a1" "$NS_B b0" "$NS_B b1"; do
-		# shellcheck disable=SC2086 # "NS DEV"
-		bare $k || fail "a program or filter left on $k after netrecd stopped"
-	done
+	recorder_stop "$nr" "$log"
 	# The stream's pair has rows in test connections only: a control really left it alone.
 	rb=$(recorded_bytes "a$p")
 	if [ "$kind" = test ]; then

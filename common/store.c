@@ -341,25 +341,38 @@ static int exec(sqlite3 *db, const char *sql)
  * WAL, where a kill leaves at most uncommitted frames that readers skip.
  */
 
-/* Puts @db in WAL without a rollback journal. */
-static int wal_enter(sqlite3 *db)
+/* Runs the journal_mode pragma @sql; true in *ret_wal when the connection is in WAL after it. */
+static int journal_mode(sqlite3 *db, const char *sql, bool *ret_wal)
 {
 	sqlite3_stmt *st;
-	bool wal;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return nr_sqlite_errno(rc);
 	rc = sqlite3_step(st);
-	wal = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+	if (rc == SQLITE_ROW)
+		*ret_wal = strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
 	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return nr_sqlite_errno(rc);
-	if (wal)
-		return 0;
-	rc = exec(db, "PRAGMA journal_mode = OFF");
-	return rc < 0 ? rc : exec(db, "PRAGMA journal_mode = WAL");
+	return rc == SQLITE_ROW ? 0 : nr_sqlite_errno(rc);
+}
+
+/* Puts @db in WAL without a rollback journal. Where WAL cannot be had (SQLite then answers
+ * with the old mode, no error), back to DELETE: never left writing in journal mode OFF. */
+static int wal_enter(sqlite3 *db)
+{
+	bool wal = false;
+	int r;
+
+	r = journal_mode(db, "PRAGMA journal_mode", &wal);
+	if (r < 0 || wal)
+		return r;
+	r = exec(db, "PRAGMA journal_mode = OFF");
+	if (r >= 0)
+		r = journal_mode(db, "PRAGMA journal_mode = WAL", &wal);
+	if (r >= 0 && !wal)
+		r = exec(db, "PRAGMA journal_mode = DELETE");
+	return r;
 }
 
 static int user_version(sqlite3 *db, int *ret)
